@@ -1,0 +1,338 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Table-driven module tests: each case is data in a YAML file next to the test file.
+
+Usage in tests/unit/plugins/modules/test_<module>.py::
+
+    from ansible_collections.pmem.dax.plugins.modules import pmem_namespace
+    from ansible_collections.pmem.dax.tests.unit.plugins.modules.uthelper import UTHelper
+
+    test_module = UTHelper.from_test_file(pmem_namespace, __file__).make_test()   # test_pmem_namespace.yaml
+
+``make_test()`` returns a test function parametrized over the cases (pytest ids are the case ids).
+
+A YAML file has ``test_cases`` (a list) and may have ``hosts`` (named host trees, see below),
+``include_hosts`` (YAML files, relative to it, whose ``hosts`` it shares) and any other top-level keys
+to hold YAML anchors. A case::
+
+    - id: create_devdax_12g                 # pytest id
+      input: {name: db, size: 12g}           # module arguments
+      flags: {check: true, diff: true}       # optional: check mode / diff mode
+      host: d12_region_free                  # a name from ``hosts`` or an inline host tree
+      host_update: {...}                     # optional: merged over ``host`` for this case
+      missing_bins: [ndctl]                  # optional: get_bin_path finds nothing for these
+      mocks:
+        run_command:                         # the commands the module must run, in order
+          - command: [ndctl, list, -R, -N, -v, -i]   # tool names, not paths
+            rc: 0
+            out: "..."                       # or out_file: path under tests/unit/fixtures/
+            err: ""
+            host_after: {...}                # optional: merged into the host tree after this command
+      output:                                # keys of the module result that must be equal
+        changed: true
+        failed: false
+      msg_contains: "not found"              # optional: a string or a list, all must be in msg
+      absent_keys: [namespace]               # optional: keys that must not be in the result
+
+Every listed command must be run, in order, and nothing else.
+
+Host trees describe the files under a fake root (``_sysfs.DEFAULT_ROOT`` points at it)::
+
+    block_size: 134217728               # sys/devices/system/memory/block_size_bytes (written in hex)
+    auto_online_blocks: offline
+    dax_model: bus                      # bus (default) | class | none
+    nodes: {0: "0-1", 1: ""}            # node -> cpulist
+    memory_blocks:                      # later rows win for the same block
+      - {blocks: "0-7", state: online, zones: Normal, node: 0}
+      - {blocks: "40-46", state: offline, zones: "Normal Movable", node: 1}
+    dax:                                # null removes a device in host_after
+      dax0.0: {driver: device_dax, target_node: 1, size: 1054867456, resource: 5385486336, align: 2097152}
+    nd:
+      region0: {mappings: [nmem0]}
+      namespace0.0: {size: 1073741824, devtype: nd_namespace_pmem}
+    tiers: {4: "0", 22: "1"}
+    demotion_enabled: "false"
+    removable: 1                        # every memory block's "removable"
+    kernel: 6.1.0-40-amd64
+    files: {"proc/meminfo": "MemTotal: 2000 kB\\n"}    # anything else, verbatim
+    links: {"proc/1234/fd/3": "/dev/dax0.0"}            # symlinks
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import json
+import os
+import shutil
+
+import pytest
+import yaml
+
+from ansible.module_utils import basic
+
+from ansible_collections.pmem.dax.plugins.module_utils import _lock, _sysfs
+
+FIXTURES_DIR = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
+BIN_DIR = '/usr/bin'
+
+
+class ModuleExit(Exception):
+    def __init__(self, result):
+        super(ModuleExit, self).__init__(result)
+        self.result = result
+
+
+def _exit_json(self, **kwargs):
+    kwargs.setdefault('changed', False)
+    kwargs.setdefault('failed', False)
+    raise ModuleExit(kwargs)
+
+
+def _fail_json(self, msg, **kwargs):
+    kwargs['failed'] = True
+    kwargs['msg'] = msg
+    kwargs.setdefault('changed', False)
+    raise ModuleExit(kwargs)
+
+
+def merge_host(base, update):
+    """Deep-merge a host tree: dicts merge, None deletes a key, memory_blocks rows append."""
+    result = copy.deepcopy(base) if base else {}
+    for key, value in (update or {}).items():
+        if value is None:
+            result.pop(key, None)
+        elif key == 'memory_blocks':
+            result[key] = list(result.get(key) or []) + list(value)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge_host(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _expand_blocks(text):
+    indices = []
+    for part in str(text).split(','):
+        part = part.strip()
+        if '-' in part:
+            low, high = part.split('-', 1)
+            indices.extend(range(int(low), int(high) + 1))
+        elif part:
+            indices.append(int(part))
+    return indices
+
+
+def _write(root, relpath, content):
+    path = os.path.join(root, relpath)
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    with open(path, 'w') as handle:
+        handle.write('%s\n' % (content,) if not str(content).endswith('\n') else str(content))
+
+
+def _link(root, relpath, target):
+    path = os.path.join(root, relpath)
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    if os.path.lexists(path):
+        os.remove(path)
+    os.symlink(target, path)
+
+
+def build_host(root, host):
+    """(Re)create the fake tree for a host description under root."""
+    if os.path.isdir(root):
+        shutil.rmtree(root)
+    os.makedirs(root)
+    host = host or {}
+    memory = 'sys/devices/system/memory'
+    if host.get('block_size'):
+        _write(root, memory + '/block_size_bytes', '%x' % int(host['block_size']))
+    if host.get('auto_online_blocks'):
+        _write(root, memory + '/auto_online_blocks', host['auto_online_blocks'])
+    for node, cpus in (host.get('nodes') or {}).items():
+        _write(root, 'sys/devices/system/node/node%d/cpulist' % int(node), cpus or '')
+    blocks = {}
+    for row in host.get('memory_blocks') or []:
+        for index in _expand_blocks(row['blocks']):
+            blocks[index] = row
+    for index, row in sorted(blocks.items()):
+        base = '%s/memory%d' % (memory, index)
+        _write(root, base + '/state', row.get('state', 'online'))
+        _write(root, base + '/valid_zones', row.get('zones', 'Normal'))
+        if host.get('removable') is not None:
+            _write(root, base + '/removable', host['removable'])
+        node = row.get('node', 0)
+        os.makedirs(os.path.join(root, base, 'node%d' % int(node)))
+        _link(root, 'sys/devices/system/node/node%d/memory%d' % (int(node), index), '../../memory/memory%d' % index)
+    model = host.get('dax_model', 'bus')
+    dax_base = {'bus': 'sys/bus/dax/devices', 'class': 'sys/class/dax'}.get(model)
+    if dax_base:
+        os.makedirs(os.path.join(root, dax_base))
+    for chardev, device in (host.get('dax') or {}).items():
+        if device is None or not dax_base:
+            continue
+        for key in ('target_node', 'numa_node', 'size', 'align'):
+            if device.get(key) is not None:
+                _write(root, '%s/%s/%s' % (dax_base, chardev, key), device[key])
+        if device.get('resource') is not None:
+            _write(root, '%s/%s/resource' % (dax_base, chardev), '0x%x' % int(device['resource']))
+        if device.get('driver'):
+            _link(root, '%s/%s/driver' % (dax_base, chardev), '../../../../bus/dax/drivers/%s' % device['driver'])
+        else:
+            os.makedirs(os.path.join(root, dax_base, chardev), exist_ok=True)
+    for name, attrs in (host.get('nd') or {}).items():
+        if attrs is None:
+            continue
+        base = 'sys/bus/nd/devices/%s' % name
+        if 'mappings' in attrs:
+            _write(root, base + '/mappings', len(attrs['mappings']))
+            for position, dimm in enumerate(attrs['mappings']):
+                _write(root, base + '/mapping%d' % position, '%s,0,4294967296,0' % dimm)
+        for key in ('size', 'devtype'):
+            if attrs.get(key) is not None:
+                _write(root, '%s/%s' % (base, key), attrs[key])
+    for tier, nodelist in (host.get('tiers') or {}).items():
+        _write(root, 'sys/devices/virtual/memory_tiering/memory_tier%d/nodelist' % int(tier), nodelist)
+    if host.get('demotion_enabled') is not None:
+        _write(root, 'sys/kernel/mm/numa/demotion_enabled', host['demotion_enabled'])
+    if host.get('kernel'):
+        _write(root, 'proc/sys/kernel/osrelease', host['kernel'])
+    for relpath, content in (host.get('files') or {}).items():
+        _write(root, relpath, content)
+    for relpath, target in (host.get('links') or {}).items():
+        _link(root, relpath, target)
+
+
+class CommandMock(object):
+    """Replays the expected commands in order and checks each argv."""
+
+    def __init__(self, case, root, host):
+        self.expected = list((case.get('mocks') or {}).get('run_command') or [])
+        self.position = 0
+        self.root = root
+        self.host = host
+
+    @staticmethod
+    def _strip_paths(argv):
+        prefix = BIN_DIR + '/'
+        return [str(arg)[len(prefix):] if str(arg).startswith(prefix) else str(arg) for arg in argv]
+
+    def __call__(self, module, args, **kwargs):
+        argv = self._strip_paths(args)
+        assert self.position < len(self.expected), 'unexpected command %s' % argv
+        call = self.expected[self.position]
+        self.position += 1
+        assert argv == [str(arg) for arg in call['command']], \
+            'command %d: expected %s, ran %s' % (self.position, call['command'], argv)
+        env = kwargs.get('environ_update') or {}
+        assert env.get('LC_ALL') == 'C', 'commands must run with LC_ALL=C'
+        if 'out_file' in call:
+            with open(os.path.join(FIXTURES_DIR, call['out_file'])) as handle:
+                out = handle.read()
+        else:
+            out = call.get('out', '')
+        if not isinstance(out, str):
+            out = json.dumps(out)
+        if call.get('host_after'):
+            self.host = merge_host(self.host, call['host_after'])
+            build_host(self.root, self.host)
+        return call.get('rc', 0), out, call.get('err', '')
+
+    def check_all_run(self):
+        missing = [call['command'] for call in self.expected[self.position:]]
+        assert not missing, 'commands expected but not run: %s' % missing
+
+
+def run_case(module, case, tmp_path, hosts=None):
+    """Run one case against the module's main() and check its result; returns the result dict."""
+    host = case.get('host')
+    if isinstance(host, str):
+        host = (hosts or {})[host]
+    host = merge_host(host or {}, case.get('host_update'))
+    root = str(tmp_path / 'root')
+    build_host(root, host)
+    commands = CommandMock(case, root, host)
+    missing = set(case.get('missing_bins') or [])
+
+    def get_bin_path(self, arg, required=False, opt_dirs=None):
+        if arg in missing:
+            if required:
+                self.fail_json(msg='Failed to find required executable "%s"' % arg)
+            return None
+        return '%s/%s' % (BIN_DIR, arg)
+
+    flags = case.get('flags') or {}
+    args = dict(case.get('input') or {})
+    args['_ansible_check_mode'] = bool(flags.get('check'))
+    args['_ansible_diff'] = bool(flags.get('diff'))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_sysfs, 'DEFAULT_ROOT', root)
+        patch.setattr(_lock, 'LOCK_PATH', str(tmp_path / 'lock' / 'pmem-dax.lock'))
+        patch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
+        patch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
+        patch.setattr(basic.AnsibleModule, 'run_command', lambda self, args, **kwargs: commands(self, args, **kwargs))
+        patch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
+        patch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode())
+        patch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+        with pytest.raises(ModuleExit) as raised:
+            module.main()
+    result = raised.value.result
+    check_result(case, result)
+    if not result.get('failed') or case.get('check_all_commands_on_failure', True):
+        commands.check_all_run()
+    return result
+
+
+def check_result(case, result):
+    for key, expected in (case.get('output') or {}).items():
+        assert key in result, 'result has no %r: %s' % (key, result)
+        assert result[key] == expected, '%s: expected %r, got %r (msg: %s)' % (key, expected, result[key], result.get('msg'))
+    wanted = case.get('msg_contains') or []
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    for text in wanted:
+        assert text in (result.get('msg') or ''), 'msg %r does not contain %r' % (result.get('msg'), text)
+    for key in case.get('absent_keys') or []:
+        assert key not in result, 'result should not have %r: %r' % (key, result[key])
+
+
+class UTHelper(object):
+    """Loads the YAML cases next to a test file and defines the parametrized test in its module."""
+
+    def __init__(self, module, cases, hosts):
+        self.module = module
+        self.cases = cases
+        self.hosts = hosts
+
+    @classmethod
+    def from_test_file(cls, module, test_file):
+        yaml_file = os.path.splitext(test_file)[0] + '.yaml'
+        with open(yaml_file) as handle:
+            spec = yaml.safe_load(handle)
+        hosts = {}
+        # include_hosts: YAML files (relative to this one) whose "hosts" several test files share
+        for included in spec.get('include_hosts') or []:
+            with open(os.path.join(os.path.dirname(yaml_file), included)) as handle:
+                hosts.update(yaml.safe_load(handle).get('hosts') or {})
+        hosts.update(spec.get('hosts') or {})
+        return cls(module, spec.get('test_cases') or [], hosts)
+
+    def make_test(self):
+        """The parametrized test function; assign it to a ``test_*`` name in the test file."""
+        ids = [case['id'] for case in self.cases]
+        duplicated = sorted(set(case_id for case_id in ids if ids.count(case_id) > 1))
+        assert not duplicated, 'duplicate case ids: %s' % duplicated
+        helper = self
+
+        @pytest.mark.parametrize('case', self.cases, ids=ids)
+        def run(case, tmp_path):
+            run_case(helper.module, case, tmp_path, helper.hosts)
+
+        return run
