@@ -1,0 +1,345 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Planner for pmem_namespace: namespaces identified by their name label.
+
+``plan_namespace(state, desired, users_of)`` is pure: it reads only the HostState and what
+``users_of(namespace)`` says about a namespace, and returns a Plan whose actions are the ndctl
+commands to run, in order. ``namespace_users(state, namespace)`` is the real ``users_of`` (it reads
+/proc). ``desired`` is a dict with name, state, region, numa_node, size (bytes or None), mode, align
+(bytes or None), force, init_labels.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size, round_down, round_up
+from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import NMEM_RE, validate_region
+
+MODES = ('devdax', 'fsdax', 'sector', 'raw')
+# ndctl refuses smaller devdax/fsdax/sector namespaces (only raw may be smaller).
+MIN_SIZE = 16 * 1024 * 1024
+# ndctl stores the name in a 64-byte label field, NUL-terminated.
+MAX_NAME_BYTES = 63
+PAGE_SIZE = 4096
+
+
+class Usage(object):
+    """Who uses a namespace: memory online as system RAM (ndctl cannot destroy it) and other users."""
+
+    def __init__(self, online_memory=None, others=None):
+        self.online_memory = online_memory
+        self.others = list(others or [])
+
+    def describe(self):
+        return '; '.join(([self.online_memory] if self.online_memory else []) + self.others)
+
+    def __bool__(self):
+        return bool(self.online_memory or self.others)
+
+    __nonzero__ = __bool__
+
+
+def namespace_users(state, namespace):
+    """Find what uses a namespace on this host: online memory, mounts and open device files."""
+    sysfs = state.sysfs
+    online_memory = None
+    device = state.dax_device(namespace['chardev']) if namespace['chardev'] else None
+    if device and device['mode'] == 'system-ram' and device['online_blocks']:
+        online_memory = ('its memory is online as system RAM (%d of %d blocks of %s)'
+                         % (device['online_blocks'], device['total_blocks'] or 0, device['chardev']))
+    others = []
+    paths = []
+    if namespace['chardev']:
+        paths.append('/dev/' + namespace['chardev'])
+    blockdev = namespace['blockdev']
+    if blockdev:
+        paths.append('/dev/' + blockdev)
+        devno = sysfs.block_dev_numbers(blockdev)
+        for mount in sysfs.mounts():
+            source = mount['source'] or ''
+            partition = source.startswith('/dev/' + blockdev + 'p') and source[len(blockdev) + 6:].isdigit()
+            if source == '/dev/' + blockdev or partition or (devno and mount['devno'] == devno):
+                others.append('%s is mounted at %s' % (source or blockdev, mount['mountpoint']))
+    for user in sysfs.open_files(paths):
+        others.append('%s is open in process %d (%s)' % (user['path'], user['pid'], user['comm'] or '?'))
+    return Usage(online_memory, others)
+
+
+def size_unit(region, align=None):
+    """The multiple a namespace size must be in this region.
+
+    The kernel reports a region align that already covers the interleave ways when it has to
+    (16 MiB over 6 DIMMs becomes 96 MiB); when the reported align does not split evenly over the
+    ways, multiply, as ndctl would refuse it otherwise. A requested namespace align must divide it too.
+    """
+    unit = region['align'] or PAGE_SIZE
+    ways = region['interleave_ways'] or 1
+    if unit % (PAGE_SIZE * ways):
+        unit *= ways
+    if align:
+        unit = unit * align // _gcd(unit, align)
+    return unit
+
+
+def _gcd(first, second):
+    while second:
+        first, second = second, first % second
+    return first
+
+
+def summary(namespace):
+    """What the diff shows of a namespace (only what check mode can predict as well)."""
+    if namespace is None:
+        return None
+    return {
+        'name': namespace['name'],
+        'state': 'present',
+        'region': namespace['region'],
+        'mode': namespace['mode'],
+        'size': namespace['raw_size'],
+    }
+
+
+def create_argv(desired, region_name, size):
+    argv = ['ndctl', 'create-namespace', '--region=%s' % region_name, '--mode=%s' % desired['mode'],
+            '--name=%s' % desired['name']]
+    if size is not None:
+        argv.append('--size=%d' % size)
+    if desired.get('align'):
+        argv.append('--align=%d' % desired['align'])
+    return argv
+
+
+def destroy_argv(namespace):
+    return ['ndctl', 'destroy-namespace', '--force', namespace['dev']]
+
+
+def _region_names(state):
+    return ', '.join(region['name'] for region in state.regions) or 'none'
+
+
+def _describe(namespace):
+    return '%s (%s, mode %s, size %s, in %s)' % (
+        namespace['dev'], namespace['name'], namespace['mode'],
+        format_size(namespace['raw_size']), namespace['region'])
+
+
+def _check_name(name):
+    if not name or not name.strip():
+        return 'name must not be empty'
+    if len(name.encode('utf-8')) > MAX_NAME_BYTES:
+        return 'name %r is longer than the %d bytes a namespace label holds' % (name, MAX_NAME_BYTES)
+    if any(ord(char) < 32 for char in name):
+        return 'name %r contains control characters' % name
+    return None
+
+
+def _fits_message(region, size, unit, free):
+    """Why size does not fit in region (None when it fits); free: the usable contiguous space."""
+    if size % unit:
+        lower = round_down(size, unit)
+        upper = round_up(size, unit)
+        nearest = ' or '.join('%d (%s)' % (value, format_size(value)) for value in (lower, upper) if value)
+        return ('size %d (%s) is not a multiple of %s, the alignment of %s; nearest valid sizes: %s; '
+                '%s has %s free' % (size, format_size(size), format_size(unit), region['name'], nearest,
+                                    region['name'], format_size(free)))
+    if size > free:
+        largest = round_down(free, unit)
+        return ('size %d (%s) does not fit in %s: it has %s free (%d bytes); the largest size possible is '
+                '%d (%s)' % (size, format_size(size), region['name'], format_size(free), free, largest,
+                             format_size(largest)))
+    return None
+
+
+def _free_extent(region):
+    extent = region['max_available_extent']
+    if extent is None:
+        extent = region['available_size']
+    return extent or 0
+
+
+def _choose_region(state, desired):
+    """(region, error): the explicit region, or the labelled region with the most free space."""
+    node = desired.get('numa_node')
+    if desired.get('region') is not None:
+        try:
+            name = validate_region(desired['region'])
+        except ValueError as exc:
+            return None, str(exc)
+        region = state.region(name)
+        if region is None:
+            return None, 'region %s not found; regions on this host: %s' % (name, _region_names(state))
+        if node is not None and node not in (region['numa_node'], region['target_node']):
+            return None, ('region %s is on NUMA node %s, not on numa_node %s'
+                          % (name, region['numa_node'], node))
+        return region, None
+    candidates = [region for region in state.regions if region['enabled'] and region['type'] in (None, 'pmem')]
+    if node is not None:
+        candidates = [region for region in candidates if node in (region['numa_node'], region['target_node'])]
+        if not candidates:
+            return None, 'no persistent memory region on NUMA node %s; regions: %s' % (node, _describe_regions(state))
+    if not candidates:
+        return None, 'no persistent memory region found on this host (ndctl list -R shows none)'
+    labelled = [region for region in candidates if region['labelled']]
+    if not labelled:
+        # Every candidate is label-less: let the caller explain init_labels for the first one.
+        return candidates[0], None
+    size = desired.get('size')
+    if size is not None:
+        fitting = [region for region in labelled if size <= _free_extent(region)]
+        if fitting:
+            labelled = fitting
+    labelled.sort(key=lambda region: (-_free_extent(region), region['id']))
+    return labelled[0], None
+
+
+def _describe_regions(state):
+    return ', '.join('%s (node %s, %s free)' % (region['name'], region['numa_node'],
+                                              format_size(_free_extent(region)))
+                     for region in state.regions) or 'none'
+
+
+def _init_labels_actions(state, region, desired, users_of):
+    """Actions that give a label-less region labels, or an error."""
+    if not desired.get('init_labels'):
+        return None, ('%s has no namespace labels (label-less): it cannot hold a named namespace. '
+                      'Set init_labels: true (with force: true) to write labels; that destroys all data '
+                      'in %s' % (region['name'], region['name']))
+    if not desired.get('force'):
+        return None, ('init_labels writes new labels on the DIMMs of %s and destroys all data in it: '
+                      'it needs force: true as well' % region['name'])
+    for dev in region['namespaces']:
+        namespace = state.namespace_by_dev(dev)
+        usage = users_of(namespace) if namespace else None
+        if usage:
+            return None, ('cannot write labels on %s: %s is in use: %s'
+                          % (region['name'], dev, usage.describe()))
+    dimms = state.sysfs.region_mappings(region['name'])
+    if not dimms or not all(NMEM_RE.match(dimm) for dimm in dimms):
+        return None, 'cannot find the DIMMs (nmem devices) of %s to write labels on' % region['name']
+    actions = [Action('command', ['ndctl', 'disable-region', region['name']],
+                      'disable %s to write labels' % region['name'])]
+    for dimm in dimms:
+        actions.append(Action('command', ['ndctl', 'init-labels', dimm], 'write empty namespace labels on %s' % dimm))
+    actions.append(Action('command', ['ndctl', 'enable-region', region['name']], 'enable %s again' % region['name']))
+    return actions, None
+
+
+def _plan_absent(state, desired, users_of, matches):
+    absent = {'name': desired['name'], 'state': 'absent'}
+    if not matches:
+        return Plan(before=absent, after=absent)
+    actions = []
+    for namespace in matches:
+        usage = users_of(namespace)
+        if usage.online_memory:
+            return Plan(error=('namespace %s is in use: %s. ndctl cannot destroy it while its memory is '
+                               'online; take the memory offline first (pmem.dax.dax_memory state=offline, '
+                               'or pmem.dax.dax_mode mode=devdax)' % (_describe(namespace), usage.online_memory)))
+        if usage and not desired.get('force'):
+            return Plan(error=('namespace %s is in use: %s. Stop using it, or set force: true to destroy it '
+                               'anyway' % (_describe(namespace), usage.describe())))
+        actions.append(Action('command', destroy_argv(namespace), 'destroy %s' % _describe(namespace)))
+    before = summary(matches[0]) if len(matches) == 1 else [summary(namespace) for namespace in matches]
+    return Plan(actions=actions, before=before, after=absent)
+
+
+def _mismatches(state, desired, namespace):
+    found = []
+    if namespace['mode'] != desired['mode']:
+        found.append('mode is %s, not %s' % (namespace['mode'], desired['mode']))
+    if desired.get('size') is not None and namespace['raw_size'] != desired['size']:
+        found.append('size is %d (%s), not %d (%s)' % (namespace['raw_size'] or 0, format_size(namespace['raw_size'] or 0),
+                                                       desired['size'], format_size(desired['size'])))
+    if desired.get('region') is not None:
+        try:
+            region_name = validate_region(desired['region'])
+        except ValueError:
+            region_name = None
+        if region_name and namespace['region'] != region_name:
+            found.append('it is in %s, not %s' % (namespace['region'], region_name))
+    if desired.get('numa_node') is not None:
+        region = state.region(namespace['region'])
+        if region and desired['numa_node'] not in (region['numa_node'], region['target_node']):
+            found.append('its region is on NUMA node %s, not %s' % (region['numa_node'], desired['numa_node']))
+    if desired.get('align') and namespace['align'] and namespace['align'] != desired['align']:
+        found.append('align is %d, not %d' % (namespace['align'], desired['align']))
+    return found
+
+
+def plan_namespace(state, desired, users_of):
+    """Plan for one namespace; see the module docstring."""
+    error = _check_name(desired['name'])
+    if error:
+        return Plan(error=error)
+    if desired.get('mode', 'devdax') not in MODES:
+        return Plan(error='mode must be one of %s' % ', '.join(MODES))
+    matches = state.namespaces_by_name(desired['name'])
+    if desired['state'] == 'absent':
+        return _plan_absent(state, desired, users_of, matches)
+
+    if len(matches) > 1:
+        return Plan(error=('%d namespaces carry the name %r: %s. Remove the extra ones (state: absent removes '
+                           'all of them) before asking for one' % (len(matches), desired['name'],
+                                                                   ', '.join(_describe(ns) for ns in matches))))
+    existing = matches[0] if matches else None
+    actions = []
+    before = summary(existing) if existing else {'name': desired['name'], 'state': 'absent'}
+    if existing:
+        mismatches = _mismatches(state, desired, existing)
+        if not mismatches:
+            return Plan(before=before, after=before)
+        if not desired.get('force'):
+            return Plan(error=('namespace %s does not match: %s. Set force: true to destroy and re-create it '
+                               '(its data is lost)' % (_describe(existing), '; '.join(mismatches))))
+        usage = users_of(existing)
+        if usage.online_memory:
+            return Plan(error=('namespace %s must be re-created (%s) but is in use: %s; take the memory offline '
+                               'first (pmem.dax.dax_memory state=offline)'
+                               % (_describe(existing), '; '.join(mismatches), usage.online_memory)))
+        actions.append(Action('command', destroy_argv(existing), 'destroy %s to re-create it' % _describe(existing)))
+
+    if existing and desired.get('region') is None and desired.get('numa_node') is None:
+        region = state.region(existing['region'])
+        error = None
+    else:
+        region, error = _choose_region(state, desired)
+    if error:
+        return Plan(error=error)
+
+    if region['labelled']:
+        free = _free_extent(region)
+        if existing and existing['region'] == region['name']:
+            # Destroying the old namespace first gives its space back.
+            free += existing['raw_size'] or 0
+    else:
+        label_actions, error = _init_labels_actions(state, region, desired, users_of)
+        if error:
+            return Plan(error=error)
+        actions.extend(label_actions)
+        free = region['size'] or 0
+
+    unit = size_unit(region, desired.get('align'))
+    size = desired.get('size')
+    if size is not None:
+        if size < MIN_SIZE and desired['mode'] != 'raw':
+            return Plan(error=('size %d (%s) is below the %s that a %s namespace needs (only mode raw may be '
+                               'smaller)' % (size, format_size(size), format_size(MIN_SIZE), desired['mode'])))
+        error = _fits_message(region, size, unit, free)
+        if error:
+            return Plan(error=error)
+        predicted = size
+    else:
+        predicted = round_down(free, unit)
+        if predicted <= 0:
+            return Plan(error='%s has no free space left (%s free); free some or pick another region'
+                        % (region['name'], format_size(free)))
+    actions.append(Action('command', create_argv(desired, region['name'], size),
+                          'create %s namespace %r in %s' % (desired['mode'], desired['name'], region['name'])))
+    after = {'name': desired['name'], 'state': 'present', 'region': region['name'], 'mode': desired['mode'],
+             'size': predicted}
+    return Plan(actions=actions, before=before, after=after)

@@ -1,0 +1,247 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: pmem_info
+short_description: Report persistent memory regions, namespaces, dax devices and hot-plugged memory
+version_added: 0.1.0
+description:
+  - Reads the persistent memory layout of a host (ndctl, daxctl and sysfs, each read once) and returns it.
+  - Reports regions, namespaces, dax devices with their memory blocks, the memory block size, online memory
+    per NUMA node and zone, the auto-online policy, memory tiers and the demotion switch, tool and kernel
+    versions, the dax device model and whether the kernel can hot-remove memory.
+  - Changes nothing on the host.
+author:
+  - pmem.dax contributors
+requirements:
+  - ndctl and daxctl on the managed host
+extends_documentation_fragment:
+  - pmem.dax.attributes
+  - pmem.dax.attributes.info_module
+options: {}
+seealso:
+  - module: pmem.dax.pmem_namespace
+  - module: pmem.dax.dax_mode
+  - module: pmem.dax.dax_memory
+'''
+
+EXAMPLES = r'''
+- name: Read the persistent memory layout
+  pmem.dax.pmem_info:
+  register: pmem
+
+- name: Show the dax devices in system-ram mode and how much of their memory is online
+  ansible.builtin.debug:
+    msg: "{{ item.chardev }}: {{ item.online_blocks }}/{{ item.total_blocks }} blocks online in {{ item.zones }}"
+  loop: "{{ pmem.dax_devices | selectattr('mode', 'equalto', 'system-ram') }}"
+'''
+
+RETURN = r'''
+regions:
+  description: The NVDIMM regions.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: region0
+      id: 0
+      size: 4294967296
+      available_size: 3221225472
+      max_available_extent: 3221225472
+      align: 16777216
+      interleave_ways: 1
+      numa_node: 1
+      target_node: 1
+      type: pmem
+      persistence_domain: memory_controller
+      enabled: true
+      labelled: true
+      namespaces: [namespace0.0]
+  contains:
+    name:
+      description: Region device name.
+      type: str
+    size:
+      description: Size in bytes.
+      type: int
+    available_size:
+      description: Free bytes.
+      type: int
+    max_available_extent:
+      description: Largest contiguous free extent in bytes; the largest namespace that can be created.
+      type: int
+    align:
+      description: Namespace sizes must be multiples of this.
+      type: int
+    numa_node:
+      description: NUMA node of the region.
+      type: int
+    labelled:
+      description: Whether the region has namespace labels; a label-less region cannot hold named namespaces.
+      type: bool
+namespaces:
+  description: The namespaces (without the empty seed namespaces).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - dev: namespace0.0
+      name: db
+      uuid: 9d6b9d3c-0a55-4a4e-9c7c-1c0f4b1e5f6a
+      mode: devdax
+      dax_mode: system-ram
+      size: 1054867456
+      raw_size: 1073741824
+      region: region0
+      chardev: dax0.0
+      blockdev: null
+      map: dev
+      align: 2097152
+      numa_node: 1
+      enabled: true
+dax_devices:
+  description: The dax devices, each as the RV(pmem.dax.dax_mode#module:device) return value describes.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - chardev: dax0.0
+      mode: system-ram
+      driver: kmem
+      namespace: namespace0.0
+      name: db
+      target_node: 1
+      size: 1054867456
+      resource: 5385486336
+      align: 2097152
+      block_size: 134217728
+      online_blocks: 7
+      total_blocks: 7
+      online_bytes: 939524096
+      total_bytes: 939524096
+      zones: [Movable]
+      movable: true
+memory:
+  description: Memory hot-plug settings and online memory.
+  returned: always
+  type: dict
+  sample:
+    block_size: 134217728
+    auto_online_blocks: offline
+    online:
+      "0": {DMA32: 1879048192, Normal: 268435456}
+      "1": {Movable: 939524096}
+    nodes:
+      - {node: 0, has_cpu: true, memory_blocks: 16, online_bytes: 2147483648}
+      - {node: 1, has_cpu: false, memory_blocks: 7, online_bytes: 939524096}
+  contains:
+    block_size:
+      description: Memory block size in bytes (the unit memory is hot-plugged in).
+      type: int
+    auto_online_blocks:
+      description: The kernel policy for hot-added memory (V(offline), V(online), V(online_movable), V(online_kernel)).
+      type: str
+    online:
+      description: Online bytes per NUMA node (string keys) and zone.
+      type: dict
+    nodes:
+      description: NUMA nodes, whether they have CPUs, their memory block count and online bytes.
+      type: list
+      elements: dict
+memory_tiers:
+  description: Memory tiers and their NUMA nodes (empty on kernels without memory tiering).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{tier: 4, nodes: [0]}, {tier: 22, nodes: [1]}]
+demotion_enabled:
+  description: Whether page demotion to lower memory tiers is on (null when the kernel has no switch).
+  returned: always
+  type: bool
+versions:
+  description: Versions of ndctl, daxctl and the kernel.
+  returned: always
+  type: dict
+  sample: {ndctl: "76.1", daxctl: "76.1", kernel: 6.1.0-40-amd64}
+dax_model:
+  description: V(bus) (current kernels) or V(class) (the old dax_pmem_compat model, which cannot be reconfigured).
+  returned: always
+  type: str
+hotremove:
+  description: Whether the kernel can take hot-added memory offline and remove it (null when unknown).
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
+from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
+
+
+def tool_version(runner, tool):
+    return runner.run(tool, ['--version']).stdout.strip() or None
+
+
+def memory_summary(state):
+    online = state.online_memory()
+    nodes = []
+    for node_id in sorted(state.nodes):
+        node = state.nodes[node_id]
+        nodes.append({
+            'node': node_id,
+            'has_cpu': node['has_cpu'],
+            'memory_blocks': len(node['memory_blocks']),
+            'online_bytes': sum((online.get(node_id) or {}).values()),
+        })
+    return {
+        'block_size': state.block_size,
+        'auto_online_blocks': state.auto_online_blocks,
+        'online': dict((str(node), zones) for node, zones in sorted(online.items(), key=lambda item: str(item[0]))),
+        'nodes': nodes,
+    }
+
+
+def device_result(device):
+    result = dict(device)
+    result.pop('block_indices', None)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    runner = CliRunner(module)
+    sysfs = Sysfs()
+    try:
+        versions = {
+            'ndctl': tool_version(runner, 'ndctl'),
+            'daxctl': tool_version(runner, 'daxctl'),
+            'kernel': sysfs.kernel_release(),
+        }
+        state = HostState.read(runner, sysfs)
+    except CliError as exc:
+        module.fail_json(msg=str(exc), **exc.to_dict())
+
+    module.exit_json(
+        changed=False,
+        regions=state.regions,
+        namespaces=state.namespaces,
+        dax_devices=[device_result(state.dax_devices[chardev]) for chardev in sorted(state.dax_devices)],
+        memory=memory_summary(state),
+        memory_tiers=sysfs.memory_tiers(),
+        demotion_enabled=sysfs.demotion_enabled(),
+        versions=versions,
+        dax_model=state.dax_model,
+        hotremove=sysfs.hotremove(),
+    )
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,311 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: pmem_namespace
+short_description: Create and destroy persistent memory namespaces, identified by their name label
+version_added: 0.1.0
+description:
+  - Makes sure a persistent memory (NVDIMM) namespace with a given name label exists with the wanted size
+    and mode, or does not exist, using C(ndctl).
+  - The name label is the identity of a namespace; device names such as V(namespace0.1) change between
+    boots and hosts. C(ndctl create-namespace) is not idempotent by itself; this module is.
+  - A namespace that exists with another size, mode or region is left alone and the task fails, unless
+    O(force=true), which destroys and re-creates it (its data is lost).
+  - Sizes are checked against the free space and alignment of the region before anything changes.
+  - Runs hold a host-wide lock (C(/run/lock/pmem-dax.lock)) so that two pmem.dax tasks never interleave.
+author:
+  - pmem.dax contributors
+requirements:
+  - ndctl and daxctl on the managed host
+extends_documentation_fragment:
+  - pmem.dax.attributes
+  - pmem.dax.attributes.changes
+options:
+  name:
+    description:
+      - The name label of the namespace (at most 63 bytes). It is what identifies the namespace.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the namespace when no namespace has this name.
+      - V(absent) destroys every namespace with this name.
+    type: str
+    choices: [present, absent]
+    default: present
+  region:
+    description:
+      - The region to create the namespace in, as V(region0) or V(0).
+      - When omitted, the labelled region with the most free space is used (only regions on O(numa_node)
+        when that is set).
+    type: str
+  numa_node:
+    description:
+      - Only use a region on this NUMA node.
+    type: int
+  size:
+    description:
+      - Size of the namespace, in bytes or with a unit (V(12g), V(12G), V(12GiB), V(512m); k, m, g and t are
+        powers of 1024).
+      - Must be a multiple of the region alignment (16 MiB on most hosts) and fit in its free space; the
+        error names the nearest valid sizes and the free space.
+      - When omitted, the namespace takes all the free space of the region, and an existing namespace of
+        any size matches.
+      - A V(devdax) or V(fsdax) namespace keeps its page structures on the media, so its usable size is
+        about 1.6% below this.
+    type: raw
+  mode:
+    description:
+      - The namespace mode. V(devdax) gives a C(/dev/daxN.M) character device, which the
+        M(pmem.dax.dax_mode) module can turn into system RAM.
+    type: str
+    choices: [devdax, fsdax, sector, raw]
+    default: devdax
+  align:
+    description:
+      - Alignment of the namespace (for example V(2m) or V(1g) for devdax), in bytes or with a unit.
+        When omitted, ndctl's default for the mode is used and any alignment matches.
+    type: raw
+  force:
+    description:
+      - Destroy and re-create a namespace that exists with another size, mode, region or alignment.
+      - Destroy a namespace for O(state=absent) even when it is mounted or open.
+      - A namespace whose memory is online as system RAM is never destroyed; take the memory offline
+        first with M(pmem.dax.dax_memory).
+      - Needed as well for O(init_labels=true).
+    type: bool
+    default: false
+  init_labels:
+    description:
+      - Write namespace labels on the DIMMs of a label-less region (a region that shows one raw namespace
+        spanning all of it and no free space) so that it can hold named namespaces.
+      - This destroys all data in the region and needs O(force=true).
+    type: bool
+    default: false
+notes:
+  - Check mode reads the host and reports the commands (RV(commands)) and diff that a real run performs.
+  - After the change the module reads the host again and reports what is there, not what ndctl printed.
+seealso:
+  - module: pmem.dax.pmem_info
+  - module: pmem.dax.dax_mode
+  - module: pmem.dax.dax_memory
+'''
+
+EXAMPLES = r'''
+- name: A 12 GiB devdax namespace called "db" in the region with most free space
+  pmem.dax.pmem_namespace:
+    name: db
+    size: 12g
+
+- name: All free space of the region on NUMA node 1, as one fsdax namespace
+  pmem.dax.pmem_namespace:
+    name: logs
+    mode: fsdax
+    numa_node: 1
+
+- name: Resize "db" to 16 GiB (destroys its data)
+  pmem.dax.pmem_namespace:
+    name: db
+    size: 16g
+    force: true
+
+- name: Give a label-less region labels, then create a namespace in it (destroys all data in region0)
+  pmem.dax.pmem_namespace:
+    name: db
+    region: region0
+    size: 2g
+    init_labels: true
+    force: true
+
+- name: Remove the namespace "db"
+  pmem.dax.pmem_namespace:
+    name: db
+    state: absent
+'''
+
+RETURN = r'''
+namespace:
+  description:
+    - The namespace as the host shows it after the run (in check mode, what the run would create; V(dev),
+      V(uuid), V(chardev) and V(blockdev) are then null for a namespace that does not exist yet).
+    - Empty for O(state=absent).
+  returned: always
+  type: dict
+  sample:
+    dev: namespace0.0
+    name: db
+    uuid: 9d6b9d3c-0a55-4a4e-9c7c-1c0f4b1e5f6a
+    mode: devdax
+    size: 12683575296
+    raw_size: 12884901888
+    region: region0
+    chardev: dax0.0
+    blockdev: null
+    dax_mode: devdax
+  contains:
+    dev:
+      description: The namespace device name.
+      type: str
+    name:
+      description: The name label.
+      type: str
+    uuid:
+      description: The namespace UUID.
+      type: str
+    mode:
+      description: The namespace mode as ndctl reports it (a device in system-ram mode shows V(devdax) here).
+      type: str
+    size:
+      description: The usable size in bytes as ndctl reports it.
+      type: int
+    raw_size:
+      description: The size given at creation, in bytes.
+      type: int
+    region:
+      description: The region that holds the namespace.
+      type: str
+    chardev:
+      description: The dax character device (V(devdax) mode).
+      type: str
+    blockdev:
+      description: The block device (V(fsdax), V(sector) and V(raw) modes).
+      type: str
+    dax_mode:
+      description: V(devdax) or V(system-ram) for the dax device of a devdax namespace.
+      type: str
+commands:
+  description: The ndctl commands run (or, in check mode, that would run), as argument lists.
+  returned: always
+  type: list
+  elements: list
+  sample:
+    - [ndctl, create-namespace, --region=region0, --mode=devdax, --name=db, --size=12884901888]
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner, parse_json_list
+from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._namespace import MODES, namespace_users, plan_namespace
+from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
+from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
+
+LOCK_TIMEOUT = 300
+RETURNED_KEYS = ('dev', 'name', 'uuid', 'mode', 'size', 'raw_size', 'region', 'chardev', 'blockdev', 'dax_mode')
+
+
+def namespace_result(namespace):
+    if not namespace:
+        return {}
+    return dict((key, namespace.get(key)) for key in RETURNED_KEYS)
+
+
+def predicted_result(plan):
+    after = plan.after
+    if after.get('state') != 'present':
+        return {}
+    predicted = dict((key, None) for key in RETURNED_KEYS)
+    predicted.update(name=after['name'], mode=after['mode'], raw_size=after['size'], region=after['region'])
+    return predicted
+
+
+def desired_from(params):
+    desired = dict(params)
+    for option in ('size', 'align'):
+        if params[option] is not None:
+            desired[option] = parse_size(params[option], option)
+    return desired
+
+
+def goal_reached(state, desired):
+    matches = state.namespaces_by_name(desired['name'])
+    if desired['state'] == 'absent':
+        return not matches
+    return len(matches) == 1 and matches[0]['mode'] == desired['mode']
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            region=dict(type='str'),
+            numa_node=dict(type='int'),
+            size=dict(type='raw'),
+            mode=dict(type='str', default='devdax', choices=list(MODES)),
+            align=dict(type='raw'),
+            force=dict(type='bool', default=False),
+            init_labels=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        desired = desired_from(module.params)
+    except SizeError as exc:
+        module.fail_json(msg=str(exc), commands=[])
+
+    runner = CliRunner(module)
+    sysfs = Sysfs()
+    try:
+        with host_lock(module, LOCK_TIMEOUT):
+            state = HostState.read(runner, sysfs)
+            plan = plan_namespace(state, desired, lambda namespace: namespace_users(state, namespace))
+            if plan.error:
+                module.fail_json(msg=plan.error, commands=[])
+            result = dict(changed=plan.changed, commands=plan.commands)
+            if module._diff:
+                result['diff'] = dict(before=plan.before, after=plan.after)
+            if not plan.changed:
+                result['namespace'] = namespace_result(state.namespace_by_name(desired['name']))
+                module.exit_json(**result)
+            if module.check_mode:
+                result['namespace'] = predicted_result(plan)
+                module.exit_json(**result)
+
+            failure = None
+            created_dev = None
+            for action in plan.actions:
+                outcome = runner.run_change(action.argv[0], action.argv[1:])
+                if outcome.rc != 0:
+                    failure = outcome
+                    break
+                if action.argv[1] == 'create-namespace':
+                    try:
+                        created = parse_json_list(outcome.stdout)
+                        created_dev = created[0].get('dev') if created else None
+                    except ValueError:
+                        created_dev = None
+            # ndctl's exit codes and counts do not say what happened: judge from a fresh read.
+            state = HostState.read(runner, sysfs)
+    except CliError as exc:
+        module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
+
+    result['commands'] = runner.changes
+    result['changed'] = bool(runner.changes)
+    namespace = state.namespace_by_name(desired['name'])
+    if namespace is None and created_dev:
+        namespace = state.namespace_by_dev(created_dev)
+    result['namespace'] = namespace_result(namespace) if desired['state'] == 'present' else {}
+    if not goal_reached(state, desired):
+        detail = ''
+        if failure is not None:
+            detail = ': %s failed (rc %s): %s' % (' '.join(failure.argv), failure.rc,
+                                                  (failure.stderr or failure.stdout).strip() or 'no output')
+        module.fail_json(msg='namespace %r is not %s after the run%s' % (desired['name'], desired['state'], detail),
+                         **result)
+    if failure is not None:
+        module.warn('%s returned rc %s (%s), but the namespace is as asked'
+                    % (' '.join(failure.argv), failure.rc, (failure.stderr or '').strip()))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
