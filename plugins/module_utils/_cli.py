@@ -18,6 +18,8 @@ API (stable; additions only):
         Run a command that changes the host and never raise on its rc: the exit codes of ndctl/daxctl
         do not tell whether the change happened (see docs/daxctl-facts.md), so the caller re-reads the
         state and decides from that. The argv is recorded in ``runner.changes``.
+        ``data`` (optional) is written to the command's stdin: sysfs writes run as ``tee <path>`` with
+        the value as data, so that they too are bounded by ``timeout`` and recorded.
     ``runner.commands``: every argv run (read-only and changing), as ``[tool] + args``.
     ``runner.changes``: the argv of every ``run_change`` call, as ``[tool] + args``; this is what
         the modules return as ``commands`` (and what check mode predicts).
@@ -118,7 +120,7 @@ class CliRunner(object):
             self._paths[tool] = path
         return self._paths[tool]
 
-    def _execute(self, tool, args, timeout=None):
+    def _execute(self, tool, args, timeout=None, data=None):
         args = [str(arg) for arg in args]
         argv = [self.bin_path(tool)] + args
         if timeout:
@@ -133,6 +135,7 @@ class CliRunner(object):
             argv,
             environ_update={'LC_ALL': 'C', 'LANG': 'C'},
             expand_user_and_vars=False,
+            data=data,
         )
         return CommandResult(recorded, rc, stdout or '', stderr or '')
 
@@ -142,8 +145,8 @@ class CliRunner(object):
             raise CliError(result.argv, result.rc, result.stdout, result.stderr)
         return result
 
-    def run_change(self, tool, args, timeout=None):
-        result = self._execute(tool, args, timeout=timeout)
+    def run_change(self, tool, args, timeout=None, data=None):
+        result = self._execute(tool, args, timeout=timeout, data=data)
         self.changes.append(result.argv)
         return result
 

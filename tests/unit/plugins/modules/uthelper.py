@@ -225,7 +225,9 @@ class CommandMock(object):
         return [str(arg)[len(prefix):] if str(arg).startswith(prefix) else str(arg) for arg in argv]
 
     def __call__(self, module, args, **kwargs):
-        argv = self._strip_paths(args)
+        # Paths under the fake root (sysfs writes) are compared as the real paths they stand for.
+        argv = [arg[len(self.root):] if str(arg).startswith(self.root + '/') else arg for arg in args]
+        argv = self._strip_paths(argv)
         assert self.position < len(self.expected), 'unexpected command %s' % argv
         call = self.expected[self.position]
         self.position += 1
