@@ -195,8 +195,9 @@ class HostState(object):
             return None
         size = _int(raw.get('size'))
         name = raw.get('name') or None
-        # "ndctl list -i" also shows each region's empty seed namespace: not a namespace anyone made.
-        if not size and not name and not raw.get('uuid'):
+        # "ndctl list -i" also shows each region's empty seed namespace (size 0, no name, a zero uuid):
+        # not a namespace anyone made.
+        if not size and not name:
             return None
         chardev = raw.get('chardev')
         if not chardev:
