@@ -1,0 +1,811 @@
+#!/usr/bin/env python3
+# Copyright: contributors to the pmem.dax collection
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""QEMU test bed for pmem.dax: Debian guests with emulated NVDIMMs.
+
+    pmemtb.py build --release bookworm|trixie
+    pmemtb.py up --state DIR --guest NAME[:release] [--guest ...] | --guests N
+    pmemtb.py ssh --state DIR NAME -- cmd ...
+    pmemtb.py reboot --state DIR [--guest NAME]
+    pmemtb.py down --state DIR | --all
+
+Python 3 standard library only; runs with the host's python3. See README.md.
+"""
+
+import argparse
+import concurrent.futures
+import contextlib
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+RELEASES = ("bookworm", "trixie")
+DEFAULT_RELEASE = "bookworm"
+GUEST_PACKAGES = (
+    "linux-image-amd64", "systemd-sysv", "udev", "openssh-server", "python3", "ndctl", "daxctl",
+    "util-linux", "kmod", "iproute2", "procps", "stress-ng", "e2fsprogs",
+)
+IMAGE_SIZE = "2G"
+LABEL_SIZE = 128 * 1024
+GIB = 1024 ** 3
+MIN_FREE_BYTES = 4 * GIB
+SSH_USER = "root"
+GUEST_PYTHON = "/usr/bin/python3"
+# Bump when the image recipe changes in a way the package list does not show.
+RECIPE_REVISION = 1
+
+# Runs inside mmdebstrap as a customize hook; "$1" is the root directory of the new system.
+CUSTOMIZE_SCRIPT = r"""
+set -eu
+root="$1"
+echo pmemtb > "$root/etc/hostname"
+printf '127.0.0.1 localhost\n' > "$root/etc/hosts"
+printf '/dev/vda / ext4 rw,errors=remount-ro 0 1\n' > "$root/etc/fstab"
+mkdir -p "$root/etc/systemd/network"
+printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n' > "$root/etc/systemd/network/20-wired.network"
+chroot "$root" systemctl enable systemd-networkd.service
+# ndctl-monitor fails without real DIMMs and leaves systemd "degraded".
+chroot "$root" systemctl mask ndctl-monitor.service
+# Nothing in the guest should wake up and compete with the tests for the single slow CPU.
+chroot "$root" systemctl mask apt-daily.timer apt-daily-upgrade.timer man-db.timer e2scrub_all.timer \
+    fstrim.timer systemd-networkd-wait-online.service
+install -d -m 700 "$root/root/.ssh"
+install -m 600 "$PMEMTB_PUBKEY" "$root/root/.ssh/authorized_keys"
+printf 'UseDNS no\nPermitRootLogin prohibit-password\n' > "$root/etc/ssh/sshd_config.d/pmemtb.conf"
+rm -f "$root/etc/machine-id" && touch "$root/etc/machine-id"
+"""
+
+
+class TestbedError(Exception):
+    """A failure the user can act on; printed without a traceback."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP received: unwind like Ctrl-C so started guests get torn down."""
+
+
+# --------------------------------------------------------------------------- output
+
+_T0 = time.monotonic()
+# Set when `up` fails or is interrupted, so worker threads stop waiting for guests being torn down.
+ABORT = threading.Event()
+
+
+def say(message):
+    print("[%6.1fs] %s" % (time.monotonic() - _T0, message), flush=True)
+
+
+@contextlib.contextmanager
+def step(description):
+    say("%s ..." % description)
+    started = time.monotonic()
+    yield
+    say("%s: done in %.1f s" % (description, time.monotonic() - started))
+
+
+# --------------------------------------------------------------------------- prerequisites
+
+def require_tools(*tools):
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        raise TestbedError(
+            "missing on this host: %s (Debian: apt-get install qemu-system-x86 qemu-utils mmdebstrap "
+            "e2fsprogs openssh-client)" % ", ".join(missing))
+
+
+def require_free_space(path, needed=MIN_FREE_BYTES):
+    os.makedirs(path, exist_ok=True)
+    usage = shutil.disk_usage(path)
+    if usage.free < needed:
+        raise TestbedError("only %.1f GiB free under %s, the test bed needs %.1f GiB"
+                           % (usage.free / GIB, path, needed / GIB))
+
+
+def cache_root():
+    return os.environ.get("PMEM_TESTBED_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "pmem-dax-testbed")
+
+
+def runtime_root():
+    """Where every guest this tool starts is registered, so `down --all` finds them."""
+    override = os.environ.get("PMEM_TESTBED_RUNTIME")
+    if override:
+        path = override
+    elif os.geteuid() == 0:
+        path = "/run/pmem-dax-testbed"
+    else:
+        path = os.path.join(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir(),
+                            "pmem-dax-testbed-%d" % os.getuid())
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+# --------------------------------------------------------------------------- apt mirror
+
+def _deb822_stanzas(text):
+    stanza = {}
+    for line in text.splitlines() + [""]:
+        if line.startswith("#"):
+            continue
+        if not line.strip():
+            if stanza:
+                yield stanza
+            stanza = {}
+        elif line[0] in " \t":
+            continue  # continuation lines (Signed-By blocks) are not needed here
+        elif ":" in line:
+            key, value = line.split(":", 1)
+            stanza[key.strip().lower()] = value.strip()
+
+
+def host_apt_sources():
+    """(uri, suite) pairs of the host's enabled 'deb' sources, in configuration order."""
+    sources = []
+    one_line_files = ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list"))
+    for path in one_line_files:
+        if not os.path.isfile(path):
+            continue
+        with open(path) as handle:
+            for line in handle:
+                words = line.split("#", 1)[0].split()
+                if len(words) < 3 or words[0] != "deb":
+                    continue
+                words = [w for w in words[1:] if not w.startswith("[")]  # drop [options]
+                if len(words) >= 2:
+                    sources.append((words[0].rstrip("/"), words[1]))
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        with open(path) as handle:
+            for stanza in _deb822_stanzas(handle.read()):
+                if "deb" not in stanza.get("types", "").split():
+                    continue
+                if stanza.get("enabled", "yes").lower() == "no":
+                    continue
+                for uri in stanza.get("uris", "").split():
+                    for suite in stanza.get("suites", "").split():
+                        sources.append((uri.rstrip("/"), suite))
+    return sources
+
+
+def _release_codename(uri, suite):
+    """Codename announced by uri/dists/suite, or None when the mirror does not serve it."""
+    for name in ("InRelease", "Release"):
+        try:
+            with urllib.request.urlopen("%s/dists/%s/%s" % (uri, suite, name), timeout=20) as reply:
+                for raw in reply.read().decode("utf-8", "replace").splitlines():
+                    if raw.startswith("Codename:"):
+                        return raw.split(":", 1)[1].strip()
+        except (urllib.error.URLError, OSError):
+            continue
+    return None
+
+
+def guest_apt_sources(release):
+    """One-line apt sources for the guest, derived from the host's mirrors (never hard-coded)."""
+    sources = host_apt_sources()
+    archive = [uri for uri, suite in sources if "-" not in suite and "/" not in suite]
+    security = [uri for uri, suite in sources if suite.endswith("-security")]
+    if not archive:
+        raise TestbedError("no Debian archive found in /etc/apt/sources.list*; the image is built "
+                           "from the host's configured mirror")
+    uri = archive[0]
+    # A mirror may only publish a release under its alias (stable, testing, ...): find the path.
+    suite = None
+    for candidate in (release, "stable", "testing", "oldstable", "unstable"):
+        if _release_codename(uri, candidate) == release:
+            suite = candidate
+            break
+    if suite is None:
+        raise TestbedError("the host's mirror %s does not serve Debian %s" % (uri, release))
+    lines = ["deb %s %s main" % (uri, suite)]
+    if _release_codename(uri, suite + "-updates"):
+        lines.append("deb %s %s-updates main" % (uri, suite))
+    if security and _release_codename(security[0], suite + "-security"):
+        lines.append("deb %s %s-security main" % (security[0], suite))
+    return lines
+
+
+# --------------------------------------------------------------------------- image build
+
+def recipe(release):
+    return {
+        "release": release,
+        "packages": sorted(GUEST_PACKAGES),
+        "customize": CUSTOMIZE_SCRIPT,
+        "image_size": IMAGE_SIZE,
+        "revision": RECIPE_REVISION,
+    }
+
+
+def image_dir(release):
+    digest = hashlib.sha256(json.dumps(recipe(release), sort_keys=True).encode()).hexdigest()[:12]
+    return os.path.join(cache_root(), "%s-%s" % (release, digest))
+
+
+IMAGE_FILES = ("base.img", "vmlinuz", "initrd.img", "id_ed25519", "id_ed25519.pub", "recipe.json")
+
+
+def image_is_complete(path):
+    return all(os.path.exists(os.path.join(path, name)) for name in IMAGE_FILES)
+
+
+def build_image(release):
+    if release not in RELEASES:
+        raise TestbedError("unknown release %r (choose from %s)" % (release, ", ".join(RELEASES)))
+    target = image_dir(release)
+    if image_is_complete(target):
+        say("image for %s is cached, reusing %s" % (release, target))
+        return target
+    require_tools("mmdebstrap", "mkfs.ext4", "ssh-keygen")
+    require_free_space(cache_root())
+    # Build next to the final place, then rename: an interrupted build never looks complete.
+    work = tempfile.mkdtemp(prefix=".build-%s-" % release, dir=cache_root())
+    try:
+        with step("build %s image in %s" % (release, target)):
+            with step("make the SSH key of this image"):
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pmemtb-" + release,
+                                "-f", os.path.join(work, "id_ed25519")], check=True)
+            with step("find the host's apt mirror for %s" % release):
+                sources = guest_apt_sources(release)
+            rootfs = os.path.join(work, "rootfs")
+            packages = recipe(release)["packages"]
+            log_path = os.path.join(work, "mmdebstrap.log")
+            with step("mmdebstrap %s (%d packages, log %s)" % (release, len(packages), log_path)):
+                command = ["mmdebstrap", "--variant=apt", "--mode=root", "--include=" + ",".join(packages),
+                           "--aptopt=Acquire::Check-Valid-Until \"false\"",
+                           "--customize-hook=" + CUSTOMIZE_SCRIPT.strip(), release, rootfs] + sources
+                env = dict(os.environ, PMEMTB_PUBKEY=os.path.join(work, "id_ed25519.pub"))
+                with open(log_path, "w") as log:
+                    result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+                if result.returncode != 0:
+                    raise TestbedError("mmdebstrap failed (rc %d); last lines of %s:\n%s"
+                                       % (result.returncode, log_path, tail(log_path)))
+            with step("copy out kernel and initrd"):
+                kernels = sorted(glob.glob(os.path.join(rootfs, "boot", "vmlinuz-*")))
+                initrds = sorted(glob.glob(os.path.join(rootfs, "boot", "initrd.img-*")))
+                if not kernels or not initrds:
+                    raise TestbedError("no kernel or initrd in %s/boot" % rootfs)
+                shutil.copy(kernels[-1], os.path.join(work, "vmlinuz"))
+                shutil.copy(initrds[-1], os.path.join(work, "initrd.img"))
+            with step("mkfs.ext4 -d rootfs base.img %s" % IMAGE_SIZE):
+                subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "pmemtb-root", "-d", rootfs,
+                                os.path.join(work, "base.img"), IMAGE_SIZE], check=True)
+            shutil.rmtree(rootfs)
+            with open(os.path.join(work, "recipe.json"), "w") as handle:
+                json.dump(dict(recipe(release), sources=sources,
+                               kernel=os.path.basename(kernels[-1])), handle, indent=2)
+            if os.path.exists(target):
+                shutil.rmtree(target)
+            os.rename(work, target)
+    finally:
+        if os.path.exists(work):
+            shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def tail(path, lines=25):
+    try:
+        with open(path, errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+    except OSError:
+        return "(no %s)" % path
+
+
+# --------------------------------------------------------------------------- guests
+
+def kvm_works():
+    """True only when KVM is real: /dev/kvm alone can be a paravirtual stub that hangs QEMU."""
+    try:
+        with open("/proc/modules") as handle:
+            modules = handle.read()
+        with open("/proc/cpuinfo") as handle:
+            flags = handle.read()
+    except OSError:
+        return False
+    has_module = "kvm_intel " in modules or "kvm_amd " in modules
+    has_flag = " vmx" in flags or " svm" in flags
+    return has_module and has_flag and os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def choose_accel():
+    override = os.environ.get("PMEM_TESTBED_ACCEL")
+    if override:
+        if override not in ("kvm", "tcg"):
+            raise TestbedError("PMEM_TESTBED_ACCEL must be kvm or tcg, not %r" % override)
+        return override
+    return "kvm" if kvm_works() else "tcg"
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def parse_gib(text):
+    value = text.strip().upper().rstrip("B").rstrip("I")
+    if value.endswith("G"):
+        value = value[:-1]
+    try:
+        number = int(value)
+    except ValueError:
+        raise TestbedError("sizes are whole GiB, like 3G or 4, not %r" % text)
+    if number < 1:
+        raise TestbedError("size must be at least 1 GiB, not %r" % text)
+    return number
+
+
+class Guest:
+    """One QEMU guest and the files under STATE/NAME that belong to it."""
+
+    def __init__(self, state, name, release, **config):
+        self.state = os.path.abspath(state)
+        self.name = name
+        self.release = release
+        self.dir = os.path.join(self.state, name)
+        self.port = config.get("port")
+        self.pid = config.get("pid")
+        self.image = config.get("image") or image_dir(release)
+        self.ram_gib = config.get("ram_gib", 3)
+        self.nvdimms = config.get("nvdimms", 2)
+        self.nvdimm_gib = config.get("nvdimm_gib", 4)
+        self.cpus = config.get("cpus", 1)
+        self.accel = config.get("accel", "tcg")
+
+    # ---- description, as stored in guests.json and the runtime registry
+    def to_dict(self):
+        return {
+            "name": self.name, "release": self.release, "state": self.state, "dir": self.dir,
+            "port": self.port, "pid": self.pid, "image": self.image, "ram_gib": self.ram_gib,
+            "nvdimms": self.nvdimms, "nvdimm_gib": self.nvdimm_gib, "cpus": self.cpus,
+            "accel": self.accel, "ssh_key": self.key, "console": self.console,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        options = dict(data)
+        return cls(options.pop("state"), options.pop("name"), options.pop("release"), **options)
+
+    @property
+    def key(self):
+        return os.path.join(self.image, "id_ed25519")
+
+    @property
+    def console(self):
+        return os.path.join(self.dir, "console.log")
+
+    @property
+    def registry_entry(self):
+        digest = hashlib.sha256(self.dir.encode()).hexdigest()[:16]
+        return os.path.join(runtime_root(), "%s.json" % digest)
+
+    @property
+    def marker(self):
+        """Appears in QEMU's command line: proves a pid is this guest before it is killed."""
+        return "pmemtb:%s" % self.dir
+
+    # ---- QEMU
+    def qemu_command(self):
+        ram = "%dG" % self.ram_gib
+        backend_bytes = self.nvdimm_gib * GIB + LABEL_SIZE
+        # Room for every NVDIMM plus the 1 GiB alignment QEMU reserves per slot.
+        maxmem = "%dG" % (self.ram_gib + self.nvdimms * (self.nvdimm_gib + 1) + 1)
+        slots = max(4, self.nvdimms)
+        command = [
+            "qemu-system-x86_64", "-name", self.marker,
+            "-machine", "q35,nvdimm=on", "-accel", self.accel,
+            "-cpu", "host" if self.accel == "kvm" else "max",
+            "-smp", str(self.cpus), "-m", "%s,slots=%d,maxmem=%s" % (ram, slots, maxmem),
+            "-object", "memory-backend-ram,id=ram0,size=%s" % ram,
+            "-numa", "node,nodeid=0,cpus=0-%d,memdev=ram0" % (self.cpus - 1),
+        ]
+        for index in range(self.nvdimms):
+            command += [
+                "-object", "memory-backend-file,id=pmem%d,share=on,mem-path=%s,size=%d"
+                % (index, self.nvdimm_path(index), backend_bytes),
+                "-numa", "node,nodeid=%d" % (index + 1),
+                "-device", "nvdimm,id=nvdimm%d,memdev=pmem%d,label-size=%d,node=%d"
+                % (index, index, LABEL_SIZE, index + 1),
+            ]
+        command += [
+            "-kernel", os.path.join(self.image, "vmlinuz"),
+            "-initrd", os.path.join(self.image, "initrd.img"),
+            "-append", "root=/dev/vda rw console=ttyS0 systemd.hostname=%s" % self.name,
+            "-drive", "file=%s,if=virtio,format=qcow2,cache=unsafe" % self.disk,
+            "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22" % self.port,
+            "-device", "virtio-net-pci,netdev=net0",
+            "-display", "none", "-monitor", "none", "-serial", "file:%s" % self.console,
+            "-pidfile", os.path.join(self.dir, "qemu.pid"),
+        ]
+        return command
+
+    @property
+    def disk(self):
+        return os.path.join(self.dir, "disk.qcow2")
+
+    def nvdimm_path(self, index):
+        return os.path.join(self.dir, "nvdimm%d.img" % index)
+
+    def prepare(self):
+        os.makedirs(self.dir, exist_ok=True)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
+                        os.path.join(self.image, "base.img"), self.disk], check=True)
+        for index in range(self.nvdimms):
+            # Sparse and zeroed: the region comes up label-less until labels are written.
+            with open(self.nvdimm_path(index), "wb") as handle:
+                handle.truncate(self.nvdimm_gib * GIB + LABEL_SIZE)
+
+    def start(self, attempts=5):
+        """Start QEMU; a port taken between probe and bind makes QEMU exit, so try another."""
+        for _ in range(attempts):
+            self.port = free_port()
+            if os.path.exists(self.console):
+                os.unlink(self.console)
+            with open(os.path.join(self.dir, "qemu.log"), "w") as log:
+                # Own session: a Ctrl-C in the caller's terminal after `up` returned must not kill it.
+                process = subprocess.Popen(self.qemu_command(), stdin=subprocess.DEVNULL, stdout=log,
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+            self.pid = process.pid
+            self.register()
+            time.sleep(1.0)
+            if process.poll() is None:
+                return
+            self.unregister()
+            output = tail(os.path.join(self.dir, "qemu.log"))
+            if "hostfwd" not in output and "forwarding" not in output:
+                raise TestbedError("QEMU for %s exited at once:\n%s" % (self.name, output))
+        raise TestbedError("no free port for %s after %d attempts" % (self.name, attempts))
+
+    def register(self):
+        with open(self.registry_entry, "w") as handle:
+            json.dump(self.to_dict(), handle)
+
+    def unregister(self):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.registry_entry)
+
+    def is_running(self):
+        if not self.pid:
+            return False
+        try:
+            with open("/proc/%d/cmdline" % self.pid, "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            return False
+        return self.marker.encode() in argv
+
+    def stop(self, grace=10.0):
+        """Kill QEMU (only if the pid still is this guest) and delete its disk and NVDIMM files."""
+        if self.is_running():
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace
+            while self.is_running() and time.monotonic() < deadline:
+                reap(self.pid)
+                time.sleep(0.2)
+            if self.is_running():
+                os.kill(self.pid, signal.SIGKILL)
+                while self.is_running():
+                    reap(self.pid)
+                    time.sleep(0.1)
+            reap(self.pid)
+        for path in [self.disk, os.path.join(self.dir, "qemu.pid")] + glob.glob(
+                os.path.join(self.dir, "nvdimm*.img")):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self.unregister()
+
+    # ---- SSH
+    def ssh_command(self, *remote, tty=False):
+        command = ["ssh", "-i", self.key, "-p", str(self.port), "-o", "BatchMode=yes",
+                   "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                   "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
+        if tty:
+            command.append("-t")
+        return command + ["%s@127.0.0.1" % SSH_USER] + list(remote)
+
+    def run(self, script, timeout=120, check=True):
+        result = subprocess.run(self.ssh_command(script), stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise TestbedError("on %s `%s` failed (rc %d):\n%s%s"
+                               % (self.name, script, result.returncode, result.stdout, result.stderr))
+        return result
+
+    def boot_id(self):
+        try:
+            result = self.run("cat /proc/sys/kernel/random/boot_id", timeout=20, check=False)
+        except subprocess.TimeoutExpired:
+            return None
+        return result.stdout.strip() if result.returncode == 0 else None
+
+    def wait_for_ssh(self, timeout, not_boot_id=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ABORT.is_set():
+                raise TestbedError("%s: aborted" % self.name)
+            if not self.is_running():
+                raise TestbedError("QEMU of %s is gone; console (%s) ends with:\n%s"
+                                   % (self.name, self.console, tail(self.console)))
+            boot = self.boot_id()
+            if boot and boot != not_boot_id:
+                return boot
+            time.sleep(2)
+        raise TestbedError("%s did not answer SSH on port %s within %d s; console (%s) ends with:\n%s"
+                           % (self.name, self.port, timeout, self.console, tail(self.console)))
+
+    def init_labels(self):
+        # Zeroed backends come up label-less (one raw namespace, no --size). Label them once.
+        self.run("ndctl disable-region all >/dev/null && ndctl init-labels all >/dev/null "
+                 "&& ndctl enable-region all >/dev/null", timeout=300)
+        regions = json.loads(self.run("ndctl list -R", timeout=60).stdout or "[]")
+        if isinstance(regions, dict):
+            regions = [regions]
+        if len(regions) != self.nvdimms or any(r.get("available_size", 0) == 0 for r in regions):
+            raise TestbedError("labels on %s did not take: ndctl list -R says %s" % (self.name, regions))
+
+
+def reap(pid):
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+# --------------------------------------------------------------------------- state directory
+
+def load_guests(state):
+    path = os.path.join(os.path.abspath(state), "guests.json")
+    if not os.path.exists(path):
+        raise TestbedError("no guests.json in %s: nothing is up there" % state)
+    with open(path) as handle:
+        return [Guest.from_dict(data) for data in json.load(handle)["guests"]]
+
+
+def write_state(state, guests):
+    with open(os.path.join(state, "guests.json"), "w") as handle:
+        json.dump({"guests": [guest.to_dict() for guest in guests]}, handle, indent=2)
+    lines = ["# written by testbed/pmemtb.py up; removed by pmemtb.py down", "all:", "  hosts:"]
+    ssh_args = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    for guest in guests:
+        lines += [
+            "    %s:" % guest.name,
+            "      ansible_host: 127.0.0.1",
+            "      ansible_port: %d" % guest.port,
+            "      ansible_user: %s" % SSH_USER,
+            "      ansible_ssh_private_key_file: %s" % json.dumps(guest.key),
+            "      ansible_python_interpreter: %s" % GUEST_PYTHON,
+            "      ansible_ssh_common_args: %s" % json.dumps(ssh_args),
+            "      testbed_release: %s" % guest.release,
+        ]
+    with open(os.path.join(state, "inventory.yml"), "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+
+
+def parse_guest_specs(args):
+    specs = []
+    for spec in args.guest or []:
+        name, _, release = spec.partition(":")
+        specs.append((name, release or args.release))
+    if args.guests:
+        specs += [("guest%d" % (index + 1), args.release) for index in range(args.guests)]
+    if not specs:
+        specs = [("guest1", args.release)]
+    names = [name for name, _ in specs]
+    if len(set(names)) != len(names):
+        raise TestbedError("guest names must be unique: %s" % ", ".join(names))
+    for name, release in specs:
+        if not name or not name.replace("-", "").replace("_", "").isalnum():
+            raise TestbedError("guest name %r: use letters, digits, - and _" % name)
+        if release not in RELEASES:
+            raise TestbedError("guest %s: unknown release %r (choose from %s)"
+                               % (name, release, ", ".join(RELEASES)))
+    return specs
+
+
+# --------------------------------------------------------------------------- commands
+
+def cmd_build(args):
+    build_image(args.release)
+
+
+def cmd_up(args):
+    require_tools("qemu-system-x86_64", "qemu-img", "ssh")
+    state = os.path.abspath(args.state)
+    specs = parse_guest_specs(args)
+    if os.path.exists(os.path.join(state, "guests.json")):
+        if any(guest.is_running() for guest in load_guests(state)):
+            raise TestbedError("guests of %s are still running: run `pmemtb.py down --state %s` first"
+                               % (state, state))
+    require_free_space(state, needed=1 * GIB)
+    accel = choose_accel()
+    say("accelerator: %s%s" % (accel, "" if accel == "kvm" else " (no working KVM here; boots are slow)"))
+    images = {}
+    for release in sorted({release for _, release in specs}):
+        images[release] = build_image(release)
+    guests = [Guest(state, name, release, image=images[release], ram_gib=parse_gib(args.ram),
+                    nvdimms=args.nvdimms, nvdimm_gib=parse_gib(args.nvdimm_size), cpus=args.cpus,
+                    accel=accel) for name, release in specs]
+    try:
+        with step("start %d guest(s): %s" % (len(guests), ", ".join(
+                "%s (%s)" % (guest.name, guest.release) for guest in guests))):
+            for guest in guests:
+                guest.prepare()
+                guest.start()
+                say("  %s: qemu pid %d, ssh 127.0.0.1:%d, console %s"
+                    % (guest.name, guest.pid, guest.port, guest.console))
+        write_state(state, guests)
+        with step("wait for SSH on every guest (timeout %d s)" % args.timeout):
+            for_each(guests, lambda guest: timed(guest.name + " answers SSH", guest.wait_for_ssh,
+                                                 args.timeout))
+        if args.no_labels:
+            say("--no-labels: regions stay label-less")
+        else:
+            with step("initialise NVDIMM labels (disable-region, init-labels, enable-region)"):
+                for_each(guests, lambda guest: timed(guest.name + " labelled", guest.init_labels))
+    except BaseException:
+        say("up failed or was interrupted: stopping the guests it started")
+        for guest in guests:
+            guest.stop()
+        for name in ("guests.json", "inventory.yml"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(state, name))
+        raise
+    say("inventory: %s" % os.path.join(state, "inventory.yml"))
+    for guest in guests:
+        say("  %s" % " ".join(["python3", os.path.abspath(__file__), "ssh", "--state", state, guest.name,
+                               "--", "ndctl", "list", "-R"]))
+
+
+def timed(description, function, *args):
+    started = time.monotonic()
+    result = function(*args)
+    say("  %s after %.1f s" % (description, time.monotonic() - started))
+    return result
+
+
+def for_each(guests, function):
+    """Run function(guest) for all guests in parallel threads; re-raise the first failure."""
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(guests)))
+    try:
+        futures = [pool.submit(function, guest) for guest in guests]
+        for future in futures:
+            future.result()
+    except BaseException:
+        ABORT.set()  # the other workers give up at their next poll instead of waiting out the timeout
+        raise
+    finally:
+        pool.shutdown(wait=False)
+
+
+def select(guests, names):
+    if not names:
+        return guests
+    known = {guest.name: guest for guest in guests}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise TestbedError("no guest named %s (known: %s)" % (", ".join(unknown), ", ".join(known)))
+    return [known[name] for name in names]
+
+
+def cmd_reboot(args):
+    guests = select(load_guests(args.state), args.guest)
+
+    def reboot(guest):
+        before = guest.boot_id()
+        if before is None:
+            raise TestbedError("%s does not answer SSH, cannot reboot it" % guest.name)
+        # The connection drops when the guest goes down; that is the expected outcome.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            guest.run("systemctl reboot", timeout=20, check=False)
+        timed(guest.name + " back after reboot", guest.wait_for_ssh, args.timeout, before)
+
+    with step("reboot %s" % ", ".join(guest.name for guest in guests)):
+        for_each(guests, reboot)
+
+
+def cmd_ssh(args):
+    guest = select(load_guests(args.state), [args.name])[0]
+    remote = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = guest.ssh_command(*remote, tty=not remote and sys.stdin.isatty())
+    sys.stdout.flush()
+    os.execvp(command[0], command)
+
+
+def cmd_down(args):
+    if args.all:
+        guests = []
+        for path in sorted(glob.glob(os.path.join(runtime_root(), "*.json"))):
+            with open(path) as handle:
+                guests.append(Guest.from_dict(json.load(handle)))
+        states = sorted({guest.state for guest in guests})
+    elif args.state:
+        guests = load_guests(args.state)
+        states = [os.path.abspath(args.state)]
+    else:
+        raise TestbedError("down needs --state DIR or --all")
+    with step("stop %d guest(s)" % len(guests)):
+        for guest in guests:
+            was_running = guest.is_running()
+            guest.stop()
+            say("  %s: %s" % (guest.name, "stopped" if was_running else "was not running; files removed"))
+    for state in states:
+        for name in ("guests.json", "inventory.yml"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(state, name))
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="pmemtb.py", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="build (or reuse) the guest image of a release")
+    build.add_argument("--release", choices=RELEASES, default=DEFAULT_RELEASE)
+    build.set_defaults(func=cmd_build)
+
+    up = commands.add_parser("up", help="boot guests with emulated NVDIMMs and write an inventory")
+    up.add_argument("--state", required=True, help="directory for this set of guests")
+    up.add_argument("--guest", action="append", metavar="NAME[:RELEASE]", help="repeat for more guests")
+    up.add_argument("--guests", type=int, metavar="N", help="N more guests named guest1..guestN")
+    up.add_argument("--release", choices=RELEASES, default=DEFAULT_RELEASE,
+                    help="release of guests that do not name one (default %(default)s)")
+    up.add_argument("--ram", default="3G", help="guest RAM on node 0 (default %(default)s)")
+    up.add_argument("--cpus", type=int, default=1, help="guest CPUs on node 0 (default %(default)s)")
+    up.add_argument("--nvdimms", type=int, default=2, help="NVDIMMs per guest, each on its own "
+                    "CPU-less NUMA node (default %(default)s)")
+    up.add_argument("--nvdimm-size", default="4G", help="size of each NVDIMM (default %(default)s)")
+    up.add_argument("--no-labels", action="store_true", help="leave the regions label-less")
+    up.add_argument("--timeout", type=int, default=420, help="seconds to wait for SSH (default %(default)s)")
+    up.set_defaults(func=cmd_up)
+
+    reboot = commands.add_parser("reboot", help="reboot guests and wait for SSH again")
+    reboot.add_argument("--state", required=True)
+    reboot.add_argument("--guest", action="append", metavar="NAME")
+    reboot.add_argument("--timeout", type=int, default=420)
+    reboot.set_defaults(func=cmd_reboot)
+
+    ssh = commands.add_parser("ssh", help="run a command in a guest (or a shell)")
+    ssh.add_argument("--state", required=True)
+    ssh.add_argument("name")
+    ssh.add_argument("command", nargs=argparse.REMAINDER)
+    ssh.set_defaults(func=cmd_ssh)
+
+    down = commands.add_parser("down", help="stop guests and delete their disks and NVDIMM files")
+    down.add_argument("--state")
+    down.add_argument("--all", action="store_true", help="every guest this tool started on this host")
+    down.set_defaults(func=cmd_down)
+    args = parser.parse_args(argv)
+    if getattr(args, "nvdimms", 1) < 1:
+        parser.error("--nvdimms must be at least 1")
+    return args
+
+
+def _raise_interrupted(signum, _frame):
+    raise Interrupted("signal %d" % signum)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGHUP, _raise_interrupted)
+    try:
+        args.func(args)
+    except TestbedError as error:
+        print("pmemtb: error: %s" % error, file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, Interrupted) as error:
+        print("pmemtb: interrupted (%s); cleaned up what this run started" % (error or "Ctrl-C"),
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
