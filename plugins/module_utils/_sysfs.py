@@ -54,10 +54,10 @@ __metaclass__ = type
 import os
 import re
 
-REGION_RE = re.compile(r'^region\d+$')
-NAMESPACE_RE = re.compile(r'^namespace\d+\.\d+$')
-DAX_RE = re.compile(r'^dax\d+\.\d+$')
-NMEM_RE = re.compile(r'^nmem\d+$')
+REGION_RE = re.compile(r'^region\d+\Z')
+NAMESPACE_RE = re.compile(r'^namespace\d+\.\d+\Z')
+DAX_RE = re.compile(r'^dax\d+\.\d+\Z')
+NMEM_RE = re.compile(r'^nmem\d+\Z')
 _MEMORY_DIR_RE = re.compile(r'^memory(\d+)$')
 _NODE_DIR_RE = re.compile(r'^node(\d+)$')
 _TIER_DIR_RE = re.compile(r'^memory_tier(\d+)$')
