@@ -198,9 +198,9 @@ def _choose_region(state, desired):
 
 
 def _describe_regions(state):
-    return ', '.join('%s (node %s, %s free)' % (region['name'], region['numa_node'],
-                                              format_size(_free_extent(region)))
-                     for region in state.regions) or 'none'
+    described = ['%s (node %s, %s free)' % (region['name'], region['numa_node'], format_size(_free_extent(region)))
+                 for region in state.regions]
+    return ', '.join(described) or 'none'
 
 
 def _init_labels_actions(state, region, desired, users_of):

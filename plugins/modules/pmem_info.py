@@ -18,7 +18,7 @@ description:
     versions, the dax device model and whether the kernel can hot-remove memory.
   - Changes nothing on the host.
 author:
-  - pmem.dax contributors
+  - pmem.dax contributors (@pmem-dax)
 requirements:
   - ndctl and daxctl on the managed host
 extends_documentation_fragment:

@@ -21,7 +21,7 @@ description:
   - Sizes are checked against the free space and alignment of the region before anything changes.
   - Runs hold a host-wide lock (C(/run/lock/pmem-dax.lock)) so that two pmem.dax tasks never interleave.
 author:
-  - pmem.dax contributors
+  - pmem.dax contributors (@pmem-dax)
 requirements:
   - ndctl and daxctl on the managed host
 extends_documentation_fragment:

@@ -263,6 +263,9 @@ def run_case(module, case, tmp_path, hosts=None):
     commands = CommandMock(case, root, host)
     missing = set(case.get('missing_bins') or [])
 
+    def run_command(self, args, **kwargs):
+        return commands(self, args, **kwargs)
+
     def get_bin_path(self, arg, required=False, opt_dirs=None):
         if arg in missing:
             if required:
@@ -279,7 +282,7 @@ def run_case(module, case, tmp_path, hosts=None):
         patch.setattr(_lock, 'LOCK_PATH', str(tmp_path / 'lock' / 'pmem-dax.lock'))
         patch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
         patch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
-        patch.setattr(basic.AnsibleModule, 'run_command', lambda self, args, **kwargs: commands(self, args, **kwargs))
+        patch.setattr(basic.AnsibleModule, 'run_command', run_command)
         patch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
         patch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode())
         patch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
