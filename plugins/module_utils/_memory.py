@@ -1,0 +1,681 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Plan and carry out changes to the memory of a dax device, for dax_mode and dax_memory.
+
+The planners (:func:`plan_mode`, :func:`plan_memory`) are pure: they take a :class:`DaxDevice`
+snapshot and the host's free memory and return a ``_state.Plan`` whose actions, commands and diff
+are what the real run then does. :class:`MemoryExecutor` carries a plan out and decides from
+re-read sysfs state after every step, never from a command's exit code: daxctl's exit codes do not
+say what happened (rc 1 "already online", rc 240 EBUSY, rc 250 ENXIO; see docs/daxctl-facts.md).
+
+Memory goes offline one block at a time through sysfs (``tee /sys/.../memoryN/state``), each write
+bounded by what is left of ``timeout`` (the kernel keeps retrying migration until interrupted).
+Blocks that stay busy are retried ``retries`` times; on failure the blocks this run took offline are
+put back online in the zone they were in, unless the caller asked to leave them offline.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import collections
+import re
+import time
+
+from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
+from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size
+from ansible_collections.pmem.dax.plugins.module_utils._state import Action, HostState, Plan
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs, validate_dax
+
+ZONE_MOVABLE = 'Movable'
+ZONE_NORMAL = 'Normal'
+# What to write to memoryN/state to online a block in a zone; for any other zone (DMA32 on small
+# hosts) "online" lets the kernel choose, which puts it back where it was.
+ONLINE_COMMAND = {ZONE_MOVABLE: 'online_movable', ZONE_NORMAL: 'online_kernel'}
+
+MODE_SYSTEM_RAM = 'system-ram'
+MODE_DEVDAX = 'devdax'
+
+AUTO_ONLINE_PATH = '/sys/devices/system/memory/auto_online_blocks'
+AUTO_ONLINE_OFF = 'offline'
+
+# After offlining, the host has (free memory now - bytes offlined) free, whichever node the pages in
+# use sit on: they migrate into free memory elsewhere, and the free pages on the blocks go away with
+# them. That must stay above the kernel's watermarks with room to spare, or offlining stalls and the
+# OOM killer runs (both seen on the test guests). The margin is three times vm.min_free_kbytes (the
+# high watermarks sit at about 1.25-1.5 times it) and never under 128 MiB.
+MIN_MARGIN_BYTES = 128 * 1024 * 1024
+MARGIN_MIN_FREE_FACTOR = 3
+
+# Seconds between two passes over the blocks that stayed busy.
+RETRY_PAUSE = 2
+
+# Kernel log lines that say why a block would not go offline.
+KERNEL_REASON_RE = re.compile(r'offlin|unmovable|isolat|migrat', re.IGNORECASE)
+KERNEL_RANGE_RE = re.compile(r'\[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]', re.IGNORECASE)
+
+DEVICE_KEYS = ('chardev', 'mode', 'namespace', 'name', 'target_node', 'size', 'block_size')
+
+
+def block_state_path(index):
+    return '/sys/devices/system/memory/memory%d/state' % index
+
+
+class MemoryBlock(collections.namedtuple('MemoryBlock', ['index', 'online', 'zone'])):
+    """One memory block of a device; ``zone`` is the zone it is online in (None while offline)."""
+
+    __slots__ = ()
+
+    @property
+    def name(self):
+        return 'memory%d' % self.index
+
+
+class DaxDevice(collections.namedtuple('DaxDevice', ['info', 'mode', 'blocks'])):
+    """A dax device as the planners see it.
+
+    ``info`` is the ``HostState.device()`` dict (identity, size, ``block_indices``: the whole blocks
+    inside its range, which kmem adds in system-ram mode); ``mode`` system-ram, devdax or None (no
+    driver); ``blocks`` the memory blocks that exist (none in devdax mode), in address order.
+    """
+
+    __slots__ = ()
+
+    @property
+    def chardev(self):
+        return self.info['chardev']
+
+    @property
+    def block_size(self):
+        return self.info['block_size'] or 0
+
+    def online_blocks(self):
+        return [block for block in self.blocks if block.online]
+
+    def offline_blocks(self):
+        return [block for block in self.blocks if not block.online]
+
+    def with_blocks(self, blocks):
+        """A copy with ``blocks`` (MemoryBlocks) replacing the blocks of the same index."""
+        changes = dict((block.index, block) for block in blocks)
+        return self._replace(blocks=tuple(changes.get(block.index, block) for block in self.blocks))
+
+
+def _memory_block(raw):
+    return MemoryBlock(raw['index'], raw['state'] == 'online', raw['zone'])
+
+
+def device_from_state(state, chardev):
+    """The :class:`DaxDevice` for ``chardev`` in a ``HostState``, or None."""
+    info = state.dax_device(chardev)
+    if info is None:
+        return None
+    blocks = state.device_blocks(chardev) if info['mode'] == MODE_SYSTEM_RAM else []
+    return DaxDevice(info, info['mode'], tuple(_memory_block(raw) for raw in blocks))
+
+
+def reread_device(sysfs, device):
+    """The device's mode and memory blocks read again from sysfs (no CLI runs: cheap, and the truth)."""
+    current = sysfs.dax_devices().get(device.chardev)
+    if current is None:
+        return device._replace(mode=None, blocks=())
+    mode = current['mode']
+    blocks = ()
+    if mode == MODE_SYSTEM_RAM:
+        found = sysfs.memory_blocks(device.info['block_indices'])
+        blocks = tuple(_memory_block(found[index]) for index in sorted(found))
+    return device._replace(mode=mode, blocks=blocks)
+
+
+def device_facts(device):
+    """The ``device`` dict of docs/design.md, computed from blocks (also for predicted devices)."""
+    online = device.online_blocks()
+    zones = sorted(set(block.zone for block in online if block.zone))
+    if device.mode == MODE_SYSTEM_RAM:
+        total = len(device.blocks)
+    else:
+        # As HostState counts it: the blocks kmem would add.
+        total = len(device.info['block_indices'])
+    facts = dict((key, device.info.get(key)) for key in DEVICE_KEYS)
+    facts.update(
+        mode=device.mode,
+        online_blocks=len(online),
+        total_blocks=total,
+        online_bytes=len(online) * device.block_size,
+        total_bytes=total * device.block_size,
+        zones=zones,
+        movable=(zones == [ZONE_MOVABLE]) if online else None,
+    )
+    return facts
+
+
+HostMemory = collections.namedtuple('HostMemory', ['free_bytes', 'min_free_bytes'])
+
+
+def read_host_memory(sysfs):
+    """Free memory of the whole host (MemFree summed over the NUMA nodes) and vm.min_free_kbytes."""
+    nodes = sysfs.nodes()
+    if nodes:
+        free = sum(sysfs.node_meminfo(node).get('MemFree', 0) for node in nodes)
+    else:
+        free = sysfs.meminfo().get('MemFree', 0)
+    min_free_kbytes = sysfs.read('proc/sys/vm/min_free_kbytes')
+    return HostMemory(free, int(min_free_kbytes) * 1024 if min_free_kbytes and min_free_kbytes.isdigit() else 0)
+
+
+def count(items, noun):
+    return '%d %s%s' % (len(items), noun, '' if len(items) == 1 else 's')
+
+
+def block_ranges(blocks):
+    """memory40-memory46, memory50: compact block names for messages."""
+    ranges = []
+    for index in sorted(block.index for block in blocks):
+        if ranges and ranges[-1][1] == index - 1:
+            ranges[-1][1] = index
+        else:
+            ranges.append([index, index])
+    return ', '.join('memory%d' % low if low == high else 'memory%d-memory%d' % (low, high)
+                     for low, high in ranges)
+
+
+def offline_room_error(device, blocks, host_memory):
+    """None when the host has room for offlining ``blocks``, else the refusal with its figures."""
+    if host_memory is None or not blocks:
+        return None
+    offline_bytes = len(blocks) * device.block_size
+    margin = max(MIN_MARGIN_BYTES, MARGIN_MIN_FREE_FACTOR * host_memory.min_free_bytes)
+    left = host_memory.free_bytes - offline_bytes
+    if left >= margin:
+        return None
+    return ('refusing to offline %s (%s) of %s: the host has %s free and offlining takes %s away, which '
+            'would leave %s, under the safety margin of %s (3 x vm.min_free_kbytes, at least 128 MiB). The '
+            'pages in use would have nowhere to go: offlining would hang or wake the OOM killer. Free at '
+            'least %s (stop what uses the memory, drop caches), then run again.'
+            % (count(blocks, 'memory block'), format_size(offline_bytes), device.chardev,
+               format_size(host_memory.free_bytes), format_size(offline_bytes), format_size(max(left, 0)),
+               format_size(margin), format_size(margin - left)))
+
+
+class _Planner(object):
+    """Builds a plan step by step, keeping the device as it will be after the steps so far."""
+
+    def __init__(self, device, host_memory):
+        self.device = device
+        self.expected = device
+        self.host_memory = host_memory
+        self.actions = []
+        self.error = None
+        self.warnings = []
+        self.misplaced = []
+
+    def plan(self):
+        return Plan(actions=self.actions, before=device_facts(self.device),
+                    after=device_facts(self.expected), error=self.error, warnings=self.warnings)
+
+    def check_bound(self):
+        """An error for a device without a driver; True when the device can be worked on."""
+        if self.device.mode is None:
+            self.error = ('%s has no driver bound (neither device_dax nor kmem): see dmesg, then bind it '
+                          'with "daxctl enable-device %s"' % (self.device.chardev, self.device.chardev))
+        return self.error is None
+
+    def _write(self, path, value, name, description):
+        self.actions.append(Action('command', ['tee', path], description, name=name, data=value))
+
+    def hold_auto_online(self, policy):
+        self._write(AUTO_ONLINE_PATH, AUTO_ONLINE_OFF, 'hold_auto_online',
+                    'set auto_online_blocks from "%s" to offline while %s is hot-plugged, so that its '
+                    'memory goes to the zone asked for' % (policy, self.device.chardev))
+
+    def restore_auto_online(self, policy):
+        self._write(AUTO_ONLINE_PATH, policy, 'restore_auto_online',
+                    'restore auto_online_blocks to "%s"' % policy)
+
+    def _daxctl(self, args, name, description):
+        self.actions.append(Action('command', ['daxctl'] + args, description, name=name))
+
+    def to_system_ram(self):
+        chardev = self.device.chardev
+        self._daxctl(['reconfigure-device', '--mode=system-ram', '--no-online', chardev], 'to_system_ram',
+                     'hot-plug %s as system-ram (%s), memory left offline'
+                     % (chardev, count(self.device.info['block_indices'], 'memory block')))
+        blocks = tuple(MemoryBlock(index, False, None) for index in self.device.info['block_indices'])
+        self.expected = self.expected._replace(mode=MODE_SYSTEM_RAM, blocks=blocks)
+
+    def online(self, zone):
+        chardev = self.device.chardev
+        offline = self.expected.offline_blocks()
+        self._daxctl(['online-memory', chardev] + ([] if zone == ZONE_MOVABLE else ['--no-movable']), 'online',
+                     'online %s of %s (%s) in zone %s' % (count(offline, 'memory block'), chardev,
+                                                          block_ranges(offline), zone))
+        self.expected = self.expected.with_blocks(MemoryBlock(block.index, True, zone) for block in offline)
+
+    def offline(self, blocks):
+        self.error = self.error or offline_room_error(self.device, blocks, self.host_memory)
+        for block in blocks:
+            self._write(block_state_path(block.index), 'offline', 'offline',
+                        'offline %s of %s (zone %s)' % (block.name, self.device.chardev, block.zone))
+        self.expected = self.expected.with_blocks(MemoryBlock(block.index, False, None) for block in blocks)
+
+    def to_devdax(self):
+        chardev = self.device.chardev
+        self._daxctl(['reconfigure-device', '--mode=devdax', chardev], 'to_devdax',
+                     'return %s to devdax mode' % chardev)
+        self.expected = self.expected._replace(mode=MODE_DEVDAX, blocks=())
+
+    def all_online(self, zone, relocate):
+        """Steps that bring all memory of a system-ram device online, new blocks in ``zone``."""
+        misplaced = [block for block in self.expected.online_blocks() if block.zone != zone]
+        if misplaced and not relocate:
+            self.misplaced = misplaced
+            self.warnings.append(
+                '%s of %s (%s) %s online in zone %s, not %s as asked, and %s left there: set relocate=true '
+                'to move %s (offline, then online in %s)'
+                % (count(misplaced, 'memory block'), self.device.chardev, block_ranges(misplaced),
+                   'is' if len(misplaced) == 1 else 'are', '/'.join(sorted(set(b.zone for b in misplaced))),
+                   zone, 'was' if len(misplaced) == 1 else 'were', 'it' if len(misplaced) == 1 else 'them',
+                   zone))
+        elif misplaced:
+            self.offline(misplaced)
+        if self.expected.offline_blocks():
+            self.online(zone)
+
+
+def wanted_zone(movable):
+    return ZONE_MOVABLE if movable else ZONE_NORMAL
+
+
+def plan_memory(device, state, movable=True, relocate=False, host_memory=None):
+    """dax_memory: ``state`` online (new blocks in the zone ``movable`` asks for) or offline.
+
+    Returns ``(plan, misplaced)``: misplaced are the online blocks left in another zone than asked.
+    """
+    planner = _Planner(device, host_memory)
+    if not planner.check_bound():
+        return planner.plan(), []
+    if device.mode != MODE_SYSTEM_RAM:
+        if state == 'online':
+            planner.error = ('%s is in %s mode, so none of its memory is hot-plugged: make it system-ram '
+                             'first (pmem.dax.dax_mode mode=system-ram)' % (device.chardev, device.mode))
+        # devdax memory is not system RAM: "offline" already holds.
+    elif state == 'online':
+        planner.all_online(wanted_zone(movable), relocate)
+    elif device.online_blocks():
+        planner.offline(device.online_blocks())
+    return planner.plan(), planner.misplaced
+
+
+def plan_mode(device, mode, online=True, movable=True, relocate=False, host_memory=None, auto_online=None):
+    """dax_mode: ``mode`` system-ram (memory onlined in the zone ``movable`` asks for when ``online``)
+    or devdax (memory offlined first, with the dax_memory rules).
+
+    ``auto_online`` is the host's auto_online_blocks policy. When it would online hot-plugged memory
+    by itself (Debian 13 does), the kernel would pick the zone: it is set to offline while the device
+    is hot-plugged and restored afterwards. ``online=false`` hot-plugs without onlining and never
+    offlines memory that is online (dax_memory state=offline does that).
+
+    Returns ``(plan, misplaced)`` as :func:`plan_memory`.
+    """
+    planner = _Planner(device, host_memory)
+    if not planner.check_bound():
+        return planner.plan(), []
+    zone = wanted_zone(movable)
+    if mode == MODE_SYSTEM_RAM and device.mode == MODE_SYSTEM_RAM:
+        if online:
+            planner.all_online(zone, relocate)
+    elif mode == MODE_SYSTEM_RAM:
+        if not device.info['block_indices']:
+            planner.error = ('%s (%s) holds no whole memory block of %s: kmem can only hot-plug whole, '
+                             'aligned blocks. Make the namespace larger (at least %s).'
+                             % (device.chardev, format_size(device.info['size'] or 0),
+                                format_size(device.block_size), format_size(2 * device.block_size)))
+            return planner.plan(), []
+        guard = auto_online and auto_online != AUTO_ONLINE_OFF
+        if guard:
+            planner.hold_auto_online(auto_online)
+        planner.to_system_ram()
+        if online:
+            planner.online(zone)
+        if guard:
+            planner.restore_auto_online(auto_online)
+    elif device.mode == MODE_SYSTEM_RAM:
+        if device.online_blocks():
+            planner.offline(device.online_blocks())
+        planner.to_devdax()
+    return planner.plan(), planner.misplaced
+
+
+class MemoryOperationError(Exception):
+    """A step failed; ``details`` go to fail_json next to the message (busy_blocks, cmd, rc, ...)."""
+
+    def __init__(self, message, **details):
+        super(MemoryOperationError, self).__init__(message)
+        self.message = message
+        self.details = details
+
+
+class MemoryExecutor(object):
+    """Carries out a plan from :func:`plan_mode` / :func:`plan_memory` on the host.
+
+    ``runner`` is the CliRunner (every change goes through ``run_change``, so ``runner.changes`` is
+    what ran); ``sysfs`` the Sysfs reader; ``device`` the DaxDevice the plan was made from.
+    """
+
+    def __init__(self, runner, sysfs, device, timeout=120, retries=3, leave_partial=False):
+        self.runner = runner
+        self.sysfs = sysfs
+        self.device = device
+        self.timeout = timeout
+        self.retries = retries
+        self.leave_partial = leave_partial
+        self.warnings = []
+        # Blocks this run took offline, with the zone each was online in: what a rollback restores.
+        self._taken_offline = []
+
+    def execute(self, plan):
+        actions = plan.actions
+        position = 0
+        try:
+            while position < len(actions):
+                action = actions[position]
+                if action.name == 'offline':
+                    group = [item for item in actions[position:] if item.name == 'offline']
+                    self._offline(group)
+                    position += len(group)
+                else:
+                    getattr(self, '_' + action.name)(action)
+                    position += 1
+        except Exception:
+            # Whatever failed, the host's auto-online policy goes back to what it was.
+            for action in actions[position + 1:]:
+                if action.name == 'restore_auto_online':
+                    self._restore_auto_online(action)
+            raise
+
+    def reread(self):
+        self.device = reread_device(self.sysfs, self.device)
+        return self.device
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _run(self, action, timeout=None):
+        tool, args = action.argv[0], action.argv[1:]
+        if tool == 'tee':
+            args = [self.sysfs.path(args[0])]
+        return self.runner.run_change(tool, args, timeout=timeout, data=action.data)
+
+    def _hold_auto_online(self, action):
+        result = self._run(action)
+        if self.sysfs.auto_online_blocks() != AUTO_ONLINE_OFF:
+            raise MemoryOperationError(
+                'could not set %s to offline before hot-plugging %s (%s): the kernel would online its memory '
+                'in a zone of its own choosing' % (AUTO_ONLINE_PATH, self.device.chardev, _output(result)),
+                **_cli_details(result))
+
+    def _restore_auto_online(self, action):
+        result = self._run(action)
+        if self.sysfs.auto_online_blocks() != action.data:
+            self.warnings.append('could not restore %s to "%s" (%s): set it back by hand'
+                                 % (AUTO_ONLINE_PATH, action.data, _output(result)))
+
+    def _to_system_ram(self, action):
+        result = self._run(action)
+        device = self.reread()
+        if device.mode != MODE_SYSTEM_RAM or not device.blocks:
+            raise MemoryOperationError(
+                'could not hot-plug %s as system-ram (mode now %s, %s): %s. kmem needs a valid target_node '
+                'and kernel memory hot-plug support; see dmesg'
+                % (device.chardev, device.mode, count(device.blocks, 'memory block'), _output(result)),
+                **_cli_details(result))
+        if device.online_blocks():
+            # Not the kernel policy (held at offline): something else, such as a udev rule.
+            self.warnings.append('%s of %s went online as soon as it was hot-plugged (zones %s), probably '
+                                 'through a udev rule: their zone was not chosen by this module'
+                                 % (count(device.online_blocks(), 'memory block'), device.chardev,
+                                    ', '.join(device_facts(device)['zones'])))
+
+    def _online(self, action):
+        result = self._run(action)
+        device = self.reread()
+        still_offline = device.offline_blocks()
+        if still_offline:
+            # rc 1 ("already online") is no error; blocks left offline are.
+            raise MemoryOperationError(
+                '%s of %s stayed offline (%s) after daxctl online-memory: %s'
+                % (count(still_offline, 'memory block'), device.chardev, block_ranges(still_offline),
+                   _output(result)),
+                offline_blocks=[block.name for block in still_offline], **_cli_details(result))
+
+    def _to_devdax(self, action):
+        result = self._run(action)
+        device = self.reread()
+        if device.mode == MODE_DEVDAX:
+            return
+        message = 'could not return %s to devdax mode (mode now %s): %s' % (device.chardev, device.mode,
+                                                                            _output(result))
+        if device.mode == MODE_SYSTEM_RAM and not device.online_blocks():
+            message += ('. All its memory is offline: without kernel memory hot-remove the kmem driver '
+                        'cannot let go of it until a reboot')
+        raise MemoryOperationError(message + self._roll_back(), **_cli_details(result))
+
+    def _offline(self, actions):
+        deadline = time.monotonic() + self.timeout
+        former = dict((block_state_path(block.index), block) for block in self.device.blocks)
+        pending = [(action, former[action.argv[1]]) for action in actions]
+        reasons = {}
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(RETRY_PAUSE)
+            busy = []
+            for action, block in pending:
+                remaining = int(deadline - time.monotonic())
+                if remaining < 1:
+                    reasons[block.index] = 'not tried: the %d s timeout had run out' % self.timeout
+                    busy.append((action, block))
+                    continue
+                result = self._run(action, timeout=remaining)
+                if _find_block(self.reread(), block.index).online:
+                    reasons[block.index] = _write_failure(result, remaining)
+                    busy.append((action, block))
+                else:
+                    self._taken_offline.append(block)
+            pending = busy
+            if not pending or time.monotonic() >= deadline:
+                break
+        if pending:
+            self._fail_offline([block for action, block in pending], reasons)
+
+    def _fail_offline(self, busy, reasons):
+        kernel = self._kernel_reasons(busy)
+        busy_blocks = []
+        for block in busy:
+            reason = reasons[block.index]
+            if block.index in kernel:
+                reason += '; kernel: ' + kernel[block.index]
+            busy_blocks.append(dict(block=block.name, zone=block.zone, reason=reason))
+        message = ('%s of %s would not go offline (%s) within %d s and %d retries: %s'
+                   % (count(busy, 'memory block'), self.device.chardev, block_ranges(busy), self.timeout,
+                      self.retries,
+                      '; '.join('%s: %s' % (item['block'], item['reason']) for item in busy_blocks)))
+        if any(block.zone == ZONE_NORMAL for block in busy):
+            message += ('. Zone Normal holds unmovable kernel pages, so such blocks rarely go offline before a '
+                        'reboot: online memory with movable=true to be able to take it away again')
+        if self.leave_partial:
+            message += ('. The %s offlined so far stay offline (leave_partial=true): run again to finish'
+                        % count(self._taken_offline, 'block'))
+        else:
+            message += self._roll_back()
+        raise MemoryOperationError(message, busy_blocks=busy_blocks, kernel_log=kernel.get('lines', []))
+
+    def _roll_back(self):
+        """Online again, each in its former zone, the blocks this run took offline; says how it went."""
+        taken, self._taken_offline = self._taken_offline, []
+        if not taken:
+            return ''
+        for block in taken:
+            self.runner.run_change('tee', [self.sysfs.path(block_state_path(block.index))],
+                                   data=ONLINE_COMMAND.get(block.zone, 'online'))
+        device = self.reread()
+        not_back = [block for block in taken if not _find_block(device, block.index).online]
+        if not_back:
+            return ('. Putting the device back failed for %s (%s): online %s with "daxctl online-memory %s"'
+                    % (count(not_back, 'memory block'), block_ranges(not_back),
+                       'it' if len(not_back) == 1 else 'them', device.chardev))
+        return '. Put back as it was: the %s offlined by this run %s online again in %s former zone' % (
+            count(taken, 'memory block'), 'is' if len(taken) == 1 else 'are',
+            'its' if len(taken) == 1 else 'their')
+
+    def _kernel_reasons(self, busy):
+        """Why the kernel refused, from its log when readable: {block index: line, 'lines': [...]}."""
+        result = self.runner.run('dmesg', [], check=False)
+        if result.rc != 0:
+            return {}
+        lines = [line.strip() for line in result.stdout.splitlines() if KERNEL_REASON_RE.search(line)][-20:]
+        reasons = {'lines': lines}
+        size = self.device.block_size
+        for line in lines:
+            match = KERNEL_RANGE_RE.search(line)
+            if match and size:
+                index = int(match.group(1), 16) // size
+                if any(block.index == index for block in busy):
+                    reasons[index] = line
+        unmovable = [line for line in lines if 'unmovable' in line.lower()]
+        for block in busy:
+            if block.index not in reasons and unmovable:
+                reasons[block.index] = unmovable[-1]
+        return reasons
+
+
+def _find_block(device, index):
+    for block in device.blocks:
+        if block.index == index:
+            return block
+    # A block that went away is not online.
+    return MemoryBlock(index, False, None)
+
+
+def _write_failure(result, timeout):
+    if result.rc == 124:
+        return 'still migrating its pages when its %d s ran out' % timeout
+    error = (result.stderr or '').strip()
+    if 'busy' in error.lower():
+        return 'busy (EBUSY: the kernel could neither migrate nor isolate its pages)'
+    return error or 'still online (rc %s)' % result.rc
+
+
+def _output(result):
+    return (result.stderr or '').strip() or (result.stdout or '').strip() or 'rc %s, no output' % result.rc
+
+
+def _cli_details(result):
+    return dict(cmd=list(result.argv), rc=result.rc, stdout=result.stdout, stderr=result.stderr)
+
+
+def find_device(state, chardev=None, namespace=None):
+    """The DaxDevice named by ``chardev`` (daxN.M) or by a namespace's name label: (device, None),
+    or (None, a message saying what is wrong and what to do)."""
+    if chardev:
+        device = device_from_state(state, chardev)
+        if device is None:
+            return None, ('there is no dax device %s (dax devices: %s)'
+                          % (chardev, ', '.join(sorted(state.dax_devices)) or 'none'))
+        return device, None
+    matches = state.namespaces_by_name(namespace)
+    if not matches:
+        named = sorted(item['name'] for item in state.namespaces if item['name'])
+        return None, ('no namespace is named "%s" (named namespaces: %s): create it with '
+                      'pmem.dax.pmem_namespace (mode devdax)' % (namespace, ', '.join(named) or 'none'))
+    if len(matches) > 1:
+        return None, ('%d namespaces are named "%s" (%s): give the dax device with device= instead'
+                      % (len(matches), namespace, ', '.join(item['dev'] for item in matches)))
+    found = matches[0]
+    if not found['chardev']:
+        return None, ('namespace "%s" (%s) is in %s mode and has no dax device: only a devdax namespace can '
+                      'become system-ram' % (namespace, found['dev'], found['mode']))
+    device = device_from_state(state, found['chardev'])
+    if device is None:
+        return None, ('namespace "%s" (%s) names dax device %s, which sysfs does not show: is the namespace '
+                      'enabled?' % (namespace, found['dev'], found['chardev']))
+    return device, None
+
+
+# A concurrent run holds the host lock for at most about its own timeout plus its other steps.
+LOCK_GRACE_SECONDS = 60
+
+
+def module_spec(**options):
+    """AnsibleModule keyword arguments for dax_mode / dax_memory: the shared options plus ``options``."""
+    argument_spec = dict(
+        device=dict(type='str'),
+        namespace=dict(type='str'),
+        movable=dict(type='bool', default=True),
+        relocate=dict(type='bool', default=False),
+        timeout=dict(type='int', default=120),
+    )
+    argument_spec.update(options)
+    return dict(
+        argument_spec=argument_spec,
+        mutually_exclusive=[('device', 'namespace')],
+        required_one_of=[('device', 'namespace')],
+        supports_check_mode=True,
+    )
+
+
+def run_module(module, make_plan):
+    """main() of dax_mode and dax_memory: lock, read, plan, then report (check mode) or execute.
+
+    ``make_plan(device, host_memory, auto_online)`` returns ``(plan, misplaced_blocks)``.
+    """
+    params = module.params
+    timeout = params['timeout']
+    if timeout < 1 or params.get('retries', 0) < 0:
+        module.fail_json(msg='timeout must be at least 1 second and retries at least 0 (got timeout=%s, retries=%s)'
+                         % (timeout, params.get('retries')))
+    try:
+        chardev = validate_dax(params['device']) if params['device'] else None
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    runner = CliRunner(module)
+    sysfs = Sysfs()
+    with host_lock(module, timeout=timeout + LOCK_GRACE_SECONDS):
+        try:
+            state = HostState.read(runner, sysfs)
+            device, error = find_device(state, chardev, params['namespace'])
+            if error:
+                module.fail_json(msg=error)
+            plan, misplaced = make_plan(device, read_host_memory(sysfs), state.auto_online_blocks)
+            result = dict(
+                changed=plan.changed,
+                actions=[action.description for action in plan.actions],
+                commands=plan.commands,
+                device=plan.after,
+                misplaced_blocks=[dict(block=block.name, zone=block.zone) for block in misplaced],
+            )
+            if plan.error:
+                module.fail_json(msg=plan.error, device=plan.before, actions=result['actions'])
+            if module._diff:
+                result['diff'] = dict(before=plan.before, after=plan.after)
+            for warning in plan.warnings:
+                module.warn(warning)
+            if plan.changed and not module.check_mode:
+                executor = MemoryExecutor(runner, sysfs, device, timeout=timeout,
+                                          retries=params.get('retries', 3),
+                                          leave_partial=params.get('leave_partial', False))
+                try:
+                    executor.execute(plan)
+                except MemoryOperationError as exc:
+                    for warning in executor.warnings:
+                        module.warn(warning)
+                    now = device_facts(executor.reread())
+                    module.fail_json(msg=exc.message, changed=now != plan.before, device=now,
+                                     commands=runner.changes, **exc.details)
+                for warning in executor.warnings:
+                    module.warn(warning)
+                result.update(device=device_facts(executor.reread()), commands=runner.changes)
+        except CliError as exc:
+            module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
+    module.exit_json(**result)
