@@ -375,6 +375,7 @@ class MemoryExecutor(object):
         self.warnings = []
         # Blocks this run took offline, with the zone each was online in: what a rollback restores.
         self._taken_offline = []
+        self._policy_held = False
 
     def execute(self, plan):
         actions = plan.actions
@@ -390,10 +391,11 @@ class MemoryExecutor(object):
                     getattr(self, '_' + action.name)(action)
                     position += 1
         except Exception:
-            # Whatever failed, the host's auto-online policy goes back to what it was.
-            for action in actions[position + 1:]:
-                if action.name == 'restore_auto_online':
-                    self._restore_auto_online(action)
+            # Whatever failed after the policy was changed, it goes back to what it was.
+            if self._policy_held:
+                for action in actions[position + 1:]:
+                    if action.name == 'restore_auto_online':
+                        self._restore_auto_online(action)
             raise
 
     def reread(self):
@@ -415,6 +417,7 @@ class MemoryExecutor(object):
                 'could not set %s to offline before hot-plugging %s (%s): the kernel would online its memory '
                 'in a zone of its own choosing' % (AUTO_ONLINE_PATH, self.device.chardev, _output(result)),
                 **_cli_details(result))
+        self._policy_held = True
 
     def _restore_auto_online(self, action):
         result = self._run(action)
