@@ -162,6 +162,16 @@ def _free_extent(region):
     return extent or 0
 
 
+def region_node(region):
+    """The NUMA node a region's memory is on.
+
+    ndctl's numa_node is the node closest to the region (with CPUs), target_node the node its memory
+    becomes when hot-plugged; they differ when the memory is on a CPU-less node (as in QEMU), and
+    target_node is the one that numa_node asks about.
+    """
+    return region['target_node'] if region['target_node'] is not None else region['numa_node']
+
+
 def _choose_region(state, desired):
     """(region, error): the explicit region, or the labelled region with the most free space."""
     node = desired.get('numa_node')
@@ -173,13 +183,13 @@ def _choose_region(state, desired):
         region = state.region(name)
         if region is None:
             return None, 'region %s not found; regions on this host: %s' % (name, _region_names(state))
-        if node is not None and node not in (region['numa_node'], region['target_node']):
+        if node is not None and node != region_node(region):
             return None, ('region %s is on NUMA node %s, not on numa_node %s'
-                          % (name, region['numa_node'], node))
+                          % (name, region_node(region), node))
         return region, None
     candidates = [region for region in state.regions if region['enabled'] and region['type'] in (None, 'pmem')]
     if node is not None:
-        candidates = [region for region in candidates if node in (region['numa_node'], region['target_node'])]
+        candidates = [region for region in candidates if region_node(region) == node]
         if not candidates:
             return None, 'no persistent memory region on NUMA node %s; regions: %s' % (node, _describe_regions(state))
     if not candidates:
@@ -198,7 +208,7 @@ def _choose_region(state, desired):
 
 
 def _describe_regions(state):
-    described = ['%s (node %s, %s free)' % (region['name'], region['numa_node'], format_size(_free_extent(region)))
+    described = ['%s (node %s, %s free)' % (region['name'], region_node(region), format_size(_free_extent(region)))
                  for region in state.regions]
     return ', '.join(described) or 'none'
 
@@ -264,8 +274,8 @@ def _mismatches(state, desired, namespace):
             found.append('it is in %s, not %s' % (namespace['region'], region_name))
     if desired.get('numa_node') is not None:
         region = state.region(namespace['region'])
-        if region and desired['numa_node'] not in (region['numa_node'], region['target_node']):
-            found.append('its region is on NUMA node %s, not %s' % (region['numa_node'], desired['numa_node']))
+        if region and desired['numa_node'] != region_node(region):
+            found.append('its region is on NUMA node %s, not %s' % (region_node(region), desired['numa_node']))
     if desired.get('align') and namespace['align'] and namespace['align'] != desired['align']:
         found.append('align is %d, not %d' % (namespace['align'], desired['align']))
     return found

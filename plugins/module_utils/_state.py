@@ -26,7 +26,7 @@ Attributes:
 Lookups (return None when nothing matches):
     ``namespaces_by_name(label)`` -> list (a label can be used twice by hand)
     ``namespace_by_name(label)`` -> the first or None
-    ``namespace_by_dev(dev)``, ``region(name_or_number)``, ``regions_on_node(node)``,
+    ``namespace_by_dev(dev)``, ``region(name_or_number)``, ``regions_on_node(node)`` (by target_node),
     ``dax_device(chardev)``, ``dax_device_for_namespace(label_or_dev)``, ``device_blocks(chardev)``
     -> [block dicts of the memory blocks the device covers]
 
@@ -308,8 +308,10 @@ class HostState(object):
         return None
 
     def regions_on_node(self, node):
+        # target_node (the node the memory becomes) when known; numa_node is the nearest node with CPUs.
         return [region for region in self.regions
-                if node is not None and int(node) in (region['numa_node'], region['target_node'])]
+                if node is not None
+                and int(node) == (region['target_node'] if region['target_node'] is not None else region['numa_node'])]
 
     def dax_device(self, chardev):
         if chardev and chardev.startswith('/dev/'):

@@ -48,7 +48,9 @@ options:
     type: str
   numa_node:
     description:
-      - Only use a region on this NUMA node.
+      - Only use a region whose memory is on this NUMA node (the node it becomes as system RAM, ndctl's
+        C(target_node); ndctl's C(numa_node) is the nearest node with CPUs, used only when there is no
+        target node).
     type: int
   size:
     description:
