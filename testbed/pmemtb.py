@@ -561,12 +561,30 @@ def reap(pid):
 
 # --------------------------------------------------------------------------- state directory
 
-def load_guests(state):
-    path = os.path.join(os.path.abspath(state), "guests.json")
-    if not os.path.exists(path):
-        raise TestbedError("no guests.json in %s: nothing is up there" % state)
-    with open(path) as handle:
-        return [Guest.from_dict(data) for data in json.load(handle)["guests"]]
+def registered_guests():
+    guests = []
+    for path in sorted(glob.glob(os.path.join(runtime_root(), "*.json"))):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            with open(path) as handle:
+                guests.append(Guest.from_dict(json.load(handle)))
+    return guests
+
+
+def load_guests(state, include_registered=False):
+    """Guests of a state directory; with include_registered also those an interrupted `up` had
+    started but not yet written to guests.json."""
+    state = os.path.abspath(state)
+    path = os.path.join(state, "guests.json")
+    guests = []
+    if os.path.exists(path):
+        with open(path) as handle:
+            guests = [Guest.from_dict(data) for data in json.load(handle)["guests"]]
+    if include_registered:
+        known = {guest.dir for guest in guests}
+        guests += [guest for guest in registered_guests() if guest.state == state and guest.dir not in known]
+    if not guests:
+        raise TestbedError("no guests in %s: nothing is up there" % state)
+    return guests
 
 
 def write_state(state, guests):
@@ -721,13 +739,10 @@ def cmd_ssh(args):
 
 def cmd_down(args):
     if args.all:
-        guests = []
-        for path in sorted(glob.glob(os.path.join(runtime_root(), "*.json"))):
-            with open(path) as handle:
-                guests.append(Guest.from_dict(json.load(handle)))
+        guests = registered_guests()
         states = sorted({guest.state for guest in guests})
     elif args.state:
-        guests = load_guests(args.state)
+        guests = load_guests(args.state, include_registered=True)
         states = [os.path.abspath(args.state)]
     else:
         raise TestbedError("down needs --state DIR or --all")
