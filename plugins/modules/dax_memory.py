@@ -27,7 +27,7 @@ description:
   - The decision is made from the memory block states in sysfs, never from the exit codes of C(daxctl).
   - Runs hold a host-wide lock (C(/run/lock/pmem-dax.lock)) so that two pmem.dax tasks never interleave.
 author:
-  - pmem.dax contributors
+  - pmem.dax contributors (@pmem-dax)
 requirements:
   - daxctl and ndctl on the managed host; a kernel with memory hot-remove to take memory offline
 extends_documentation_fragment:

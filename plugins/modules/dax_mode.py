@@ -28,7 +28,7 @@ description:
   - System-ram mode does not survive a reboot by itself.
   - Runs hold a host-wide lock (C(/run/lock/pmem-dax.lock)) so that two pmem.dax tasks never interleave.
 author:
-  - pmem.dax contributors
+  - pmem.dax contributors (@pmem-dax)
 requirements:
   - daxctl and ndctl on the managed host; the kmem driver; a kernel with memory hot-remove to go back to devdax
 extends_documentation_fragment:
