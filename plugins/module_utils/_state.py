@@ -195,9 +195,9 @@ class HostState(object):
             return None
         size = _int(raw.get('size'))
         name = raw.get('name') or None
-        # "ndctl list -i" also shows each region's empty seed namespace (size 0, no name, a zero uuid):
-        # not a namespace anyone made.
-        if not size and not name:
+        # "ndctl list -i" also shows each region's idle seed namespace (size 0, zero uuid), and a destroyed
+        # namespace stays behind as one that still shows its old name: neither holds any capacity.
+        if not size:
             return None
         chardev = raw.get('chardev')
         if not chardev:
