@@ -477,7 +477,8 @@ class MemoryExecutor(object):
             for action, block in pending:
                 remaining = int(deadline - time.monotonic())
                 if remaining < 1:
-                    reasons[block.index] = 'not tried: the %d s timeout had run out' % self.timeout
+                    reasons[block.index] = '%s; the %d s timeout ran out before another try' % (
+                        reasons.get(block.index, 'not tried'), self.timeout)
                     busy.append((action, block))
                     continue
                 result = self._run(action, timeout=remaining)
