@@ -38,9 +38,13 @@ GUEST_PACKAGES = (
 )
 IMAGE_SIZE = "2G"
 LABEL_SIZE = 128 * 1024
+SLOW_HOST_ARGS = "systemd.default_timeout_start_sec=900 udev.event_timeout=900"
 GIB = 1024 ** 3
 MIN_FREE_BYTES = 4 * GIB
 SSH_USER = "root"
+# ssh's own messages when it never reached the point of running the command.
+CONNECT_FAILURES = ("banner exchange", "Connection refused", "Connection timed out", "Connection reset",
+                    "Connection closed by remote host", "kex_exchange_identification")
 GUEST_PYTHON = "/usr/bin/python3"
 # Bump when the image recipe changes in a way the package list does not show.
 RECIPE_REVISION = 1
@@ -420,7 +424,8 @@ class Guest:
         command += [
             "-kernel", os.path.join(self.image, "vmlinuz"),
             "-initrd", os.path.join(self.image, "initrd.img"),
-            "-append", "root=/dev/vda rw console=ttyS0 systemd.hostname=%s" % self.name,
+            # Generous systemd/udev timeouts: under TCG on a busy host a unit can take minutes to start.
+            "-append", "root=/dev/vda rw console=ttyS0 systemd.hostname=%s %s" % (self.name, SLOW_HOST_ARGS),
             "-drive", "file=%s,if=virtio,format=qcow2,cache=unsafe" % self.disk,
             "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22" % self.port,
             "-device", "virtio-net-pci,netdev=net0",
@@ -508,14 +513,22 @@ class Guest:
     def ssh_command(self, *remote, tty=False):
         command = ["ssh", "-i", self.key, "-p", str(self.port), "-o", "BatchMode=yes",
                    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                   "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10"]
+                   "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30",
+                   "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=8"]
         if tty:
             command.append("-t")
         return command + ["%s@127.0.0.1" % SSH_USER] + list(remote)
 
-    def run(self, script, timeout=120, check=True):
-        result = subprocess.run(self.ssh_command(script), stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True, timeout=timeout)
+    def run(self, script, timeout=120, check=True, input=None, attempts=4):
+        """Run a shell command in the guest. A connection that fails before the command starts (a
+        starved guest misses the banner exchange) is retried; anything later is the command's result."""
+        for attempt in range(attempts):
+            result = subprocess.run(self.ssh_command(script), input=input if input is not None else "",
+                                    capture_output=True, text=True, timeout=timeout)
+            if result.returncode != 255 or not any(
+                    sign in result.stderr for sign in CONNECT_FAILURES) or attempt == attempts - 1:
+                break
+            time.sleep(3)
         if check and result.returncode != 0:
             raise TestbedError("on %s `%s` failed (rc %d):\n%s%s"
                                % (self.name, script, result.returncode, result.stdout, result.stderr))
@@ -523,7 +536,7 @@ class Guest:
 
     def boot_id(self):
         try:
-            result = self.run("cat /proc/sys/kernel/random/boot_id", timeout=20, check=False)
+            result = self.run("cat /proc/sys/kernel/random/boot_id", timeout=60, check=False, attempts=1)
         except subprocess.TimeoutExpired:
             return None
         return result.stdout.strip() if result.returncode == 0 else None
@@ -543,15 +556,22 @@ class Guest:
         raise TestbedError("%s did not answer SSH on port %s within %d s; console (%s) ends with:\n%s"
                            % (self.name, self.port, timeout, self.console, tail(self.console)))
 
-    def init_labels(self):
+    def init_labels(self, settle_timeout=120):
         # Zeroed backends come up label-less (one raw namespace, no --size). Label them once.
         self.run("ndctl disable-region all >/dev/null && ndctl init-labels all >/dev/null "
                  "&& ndctl enable-region all >/dev/null", timeout=300)
-        regions = json.loads(self.run("ndctl list -R", timeout=60).stdout or "[]")
-        if isinstance(regions, dict):
-            regions = [regions]
-        if len(regions) != self.nvdimms or any(r.get("available_size", 0) == 0 for r in regions):
-            raise TestbedError("labels on %s did not take: ndctl list -R says %s" % (self.name, regions))
+        # Regions are probed asynchronously (seen on 6.12 under load: `ndctl list -R` printed nothing
+        # right after enable-region): poll until every region is back with free space.
+        deadline = time.monotonic() + settle_timeout
+        while True:
+            regions = json.loads(self.run("udevadm settle; ndctl list -R", timeout=120).stdout or "[]")
+            if isinstance(regions, dict):
+                regions = [regions]
+            if len(regions) == self.nvdimms and all(r.get("available_size", 0) > 0 for r in regions):
+                return
+            if time.monotonic() > deadline:
+                raise TestbedError("labels on %s did not take: ndctl list -R says %s" % (self.name, regions))
+            time.sleep(2)
 
 
 def reap(pid):
@@ -722,7 +742,7 @@ def cmd_reboot(args):
             raise TestbedError("%s does not answer SSH, cannot reboot it" % guest.name)
         # The connection drops when the guest goes down; that is the expected outcome.
         with contextlib.suppress(subprocess.TimeoutExpired):
-            guest.run("systemctl reboot", timeout=20, check=False)
+            guest.run("systemctl reboot", timeout=30, check=False, attempts=1)
         timed(guest.name + " back after reboot", guest.wait_for_ssh, args.timeout, before)
 
     with step("reboot %s" % ", ".join(guest.name for guest in guests)):
@@ -777,13 +797,13 @@ def parse_args(argv):
                     "CPU-less NUMA node (default %(default)s)")
     up.add_argument("--nvdimm-size", default="4G", help="size of each NVDIMM (default %(default)s)")
     up.add_argument("--no-labels", action="store_true", help="leave the regions label-less")
-    up.add_argument("--timeout", type=int, default=420, help="seconds to wait for SSH (default %(default)s)")
+    up.add_argument("--timeout", type=int, default=900, help="seconds to wait for SSH (default %(default)s)")
     up.set_defaults(func=cmd_up)
 
     reboot = commands.add_parser("reboot", help="reboot guests and wait for SSH again")
     reboot.add_argument("--state", required=True)
     reboot.add_argument("--guest", action="append", metavar="NAME")
-    reboot.add_argument("--timeout", type=int, default=420)
+    reboot.add_argument("--timeout", type=int, default=900)
     reboot.set_defaults(func=cmd_reboot)
 
     ssh = commands.add_parser("ssh", help="run a command in a guest (or a shell)")

@@ -54,8 +54,9 @@ def sh(script):
 
 
 # (name, description, actions, releases or None for all). Names are not stable, so actions name
-# devices by namespace label: "@dax:small" is the chardev of the namespace named small, "@ns:small" its
-# dev, "@ns-last:small" the newest of several; a label gone since resolves to what it was last time.
+# devices by namespace label: "@dax:small" is the chardev of the (first) namespace named small, "@ns:small"
+# its dev, "@ns-dup:small" the newest of several of that name; a label gone since resolves to what it
+# resolved to last time (so a destroyed namespace can be destroyed again).
 STEPS = (
     ("00-label-less", "fresh zeroed NVDIMMs: label-less regions; a sized create is refused",
      [create("region0", "1g", "small")], None),
@@ -75,11 +76,11 @@ STEPS = (
     ("08-create-twice", "the same create again makes a second namespace (not idempotent)",
      [create("region0", "1g", "small")], None),
     ("09-destroy-active", "destroy an enabled namespace without --force",
-     [["ndctl", "destroy-namespace", "@ns-last:small"]], None),
+     [["ndctl", "destroy-namespace", "@ns-dup:small"]], None),
     ("10-destroy-force", "destroy it with --force",
-     [["ndctl", "destroy-namespace", "--force", "@ns-last:small"]], None),
+     [["ndctl", "destroy-namespace", "--force", "@ns-dup:small"]], None),
     ("11-destroy-again", "destroy the destroyed namespace again (the count is not to be trusted)",
-     [["ndctl", "destroy-namespace", "--force", "@ns-last:small"]], None),
+     [["ndctl", "destroy-namespace", "--force", "@ns-dup:small"]], None),
     ("12-system-ram-no-online", "devdax -> system-ram without onlining (aborts under auto-online)",
      [["daxctl", "reconfigure-device", "--mode=system-ram", "--no-online", "@dax:small"]], None),
     ("13-auto-online-off-system-ram", "auto_online_blocks=offline, then system-ram --no-online",
@@ -239,7 +240,7 @@ def host_facts(guest):
 
 
 def prepare(guest):
-    subprocess.run(guest.ssh_command("cat > " + HELPER_PATH), input=GUEST_HELPER, text=True, check=True)
+    guest.run("cat > " + HELPER_PATH, input=GUEST_HELPER)
     # The walk starts label-less; `ndctl zero-labels` on a used guest did not give that back (the region
     # kept its full available_size), so only guests fresh from `up --no-labels` are accepted.
     regions = json.loads(guest.run("ndctl list -R", timeout=60).stdout or "[]")
@@ -255,7 +256,7 @@ def _natural(dev):
 
 
 class Resolver:
-    """Turns "@dax:NAME" / "@ns:NAME" / "@ns-last:NAME" into today's device names on one guest."""
+    """Turns "@dax:NAME" / "@ns:NAME" / "@ns-dup:NAME" into today's device names on one guest."""
 
     def __init__(self, guest):
         self.guest = guest
@@ -274,7 +275,8 @@ class Resolver:
                 by_name.setdefault(namespace["name"], []).append(namespace)
         for name, namespaces in by_name.items():
             self.known["@ns:" + name] = namespaces[0]["dev"]
-            self.known["@ns-last:" + name] = namespaces[-1]["dev"]
+            if len(namespaces) > 1:
+                self.known["@ns-dup:" + name] = namespaces[-1]["dev"]
             if namespaces[0].get("chardev"):
                 self.known["@dax:" + name] = namespaces[0]["chardev"]
 
@@ -303,8 +305,7 @@ def record(guest, out_dir):
             resolver.refresh()
             actions = resolver.resolve(actions)
         spec = json.dumps({"actions": actions, "queries": [list(q) for q in QUERIES]})
-        result = subprocess.run(guest.ssh_command("python3 " + HELPER_PATH), input=spec, text=True,
-                                capture_output=True, timeout=600)
+        result = guest.run("python3 " + HELPER_PATH, input=spec, timeout=900, check=False)
         if result.returncode != 0:
             raise pmemtb.TestbedError("%s step %s: helper failed:\n%s" % (guest.name, name, result.stderr))
         data = json.loads(result.stdout)
