@@ -21,6 +21,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import collections
+import itertools
 import re
 import time
 
@@ -384,7 +385,8 @@ class MemoryExecutor(object):
             while position < len(actions):
                 action = actions[position]
                 if action.name == 'offline':
-                    group = [item for item in actions[position:] if item.name == 'offline']
+                    # Consecutive block writes are one bounded, retried offlining pass.
+                    group = list(itertools.takewhile(lambda item: item.name == 'offline', actions[position:]))
                     self._offline(group)
                     position += len(group)
                 else:
