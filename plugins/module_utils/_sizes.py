@@ -12,7 +12,8 @@ API (stable; additions only):
     "12GiB", "12 GiB", "512m", "1.5g". Units k/m/g/t/p/e are powers of 1024 (as ndctl reads them).
     Raises :class:`SizeError` for garbage, negatives, zero and fractions that are not a whole number
     of bytes; the message names the option.
-``format_size(nbytes)`` -> "11.8 GiB" (one decimal, binary units; "512 B" under 1 KiB).
+``format_size(nbytes)`` -> "11.8 GiB" (one decimal, binary units; "512 B" under 1 KiB; an exact
+    "1032 MiB" rather than "1.0 GiB" below 10 of the larger unit).
 ``round_down(value, unit)`` / ``round_up(value, unit)`` -> multiples of unit.
 """
 
@@ -73,14 +74,16 @@ def format_size(nbytes):
     if nbytes is None:
         return None
     nbytes = int(nbytes)
-    value = float(nbytes)
     unit = 0
-    while abs(value) >= 1024 and unit < len(_UNITS) - 1:
-        value /= 1024.0
+    while unit < len(_UNITS) - 1 and abs(nbytes) >= 1024 ** (unit + 1):
         unit += 1
+    # 1032 MiB reads better exact than as "1.0 GiB": step down a unit when that gives a short exact number.
+    if unit and (nbytes * 10) % (1024 ** unit) and not nbytes % (1024 ** (unit - 1)) \
+            and abs(nbytes) < 10 * 1024 ** unit:
+        unit -= 1
     if unit == 0:
         return '%d B' % nbytes
-    text = ('%.1f' % value)
+    text = '%.1f' % (float(nbytes) / 1024 ** unit)
     if text.endswith('.0'):
         text = text[:-2]
     return '%s %s' % (text, _UNITS[unit])

@@ -30,6 +30,9 @@ to hold YAML anchors. A case::
             rc: 0
             out: "..."                       # or out_file: path under tests/unit/fixtures/
             err: ""
+            # or rc/out/err as recorded on a guest (tests/unit/fixtures/README.md):
+            # recorded: {file: bookworm/06-devdax-1g.json, query: [ndctl, list, -R, -N, -v]}
+            # recorded: {file: bookworm/06-devdax-1g.json, action: 0}
             host_after: {...}                # optional: merged into the host tree after this command
       output:                                # keys of the module result that must be equal
         changed: true
@@ -39,7 +42,8 @@ to hold YAML anchors. A case::
 
 Every listed command must be run, in order, and nothing else.
 
-Host trees describe the files under a fake root (``_sysfs.DEFAULT_ROOT`` points at it)::
+Host trees describe the files under a fake root (``_sysfs.DEFAULT_ROOT`` points at it); with
+``fixture: <release>/<step>.json`` the tree starts from that recorded sysfs snapshot::
 
     block_size: 134217728               # sys/devices/system/memory/block_size_bytes (written in hex)
     auto_online_blocks: offline
@@ -145,12 +149,62 @@ def _link(root, relpath, target):
     os.symlink(target, path)
 
 
+def load_fixture(name):
+    """A recorded fixture (tests/unit/fixtures/<release>/<step>.json, see its README)."""
+    with open(os.path.join(FIXTURES_DIR, name)) as handle:
+        return json.load(handle)
+
+
+def materialise_snapshot(root, snapshot):
+    """Write a recorded sysfs snapshot under root."""
+    for path in snapshot.get('dirs') or []:
+        directory = os.path.join(root, path.lstrip('/'))
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+    for path, content in (snapshot.get('files') or {}).items():
+        _write(root, path.lstrip('/'), content)
+    recorded_dirs = set()
+    for path in snapshot.get('files') or {}:
+        parent = os.path.dirname(path)
+        while parent not in ('/', ''):
+            recorded_dirs.add(parent)
+            parent = os.path.dirname(parent)
+    for path, target in (snapshot.get('links') or {}).items():
+        # /sys/bus/dax/devices/daxN.M links into /sys/devices, which is not recorded: its attributes are
+        # recorded under the bus path instead, so that path stays a directory here.
+        if path in recorded_dirs:
+            continue
+        _link(root, path.lstrip('/'), target)
+
+
+def recorded_output(spec):
+    """(rc, stdout, stderr) of a recorded query or action.
+
+    spec: {file: "bookworm/06-devdax-1g.json", query: [argv]} or {file: ..., action: index}.
+    """
+    fixture = load_fixture(spec['file'])
+    if 'action' in spec:
+        entry = fixture['actions'][int(spec['action'])]
+    else:
+        wanted = [str(arg) for arg in spec['query']]
+        matches = [query for query in fixture['queries'] if query['argv'] == wanted]
+        assert matches, 'no query %s recorded in %s' % (wanted, spec['file'])
+        entry = matches[0]
+    return entry['rc'], entry['stdout'], entry['stderr']
+
+
 def build_host(root, host):
-    """(Re)create the fake tree for a host description under root."""
+    """(Re)create the fake tree for a host description under root.
+
+    ``fixture: bookworm/06-devdax-1g.json`` starts from that recorded sysfs snapshot; the other keys
+    are then written over it.
+    """
     if os.path.isdir(root):
         shutil.rmtree(root)
     os.makedirs(root)
     host = host or {}
+    if host.get('fixture'):
+        materialise_snapshot(root, load_fixture(host['fixture'])['sysfs'])
     memory = 'sys/devices/system/memory'
     if host.get('block_size'):
         _write(root, memory + '/block_size_bytes', '%x' % int(host['block_size']))
@@ -173,7 +227,7 @@ def build_host(root, host):
         _link(root, 'sys/devices/system/node/node%d/memory%d' % (int(node), index), '../../memory/memory%d' % index)
     model = host.get('dax_model', 'bus')
     dax_base = {'bus': 'sys/bus/dax/devices', 'class': 'sys/class/dax'}.get(model)
-    if dax_base:
+    if dax_base and not os.path.isdir(os.path.join(root, dax_base)):
         os.makedirs(os.path.join(root, dax_base))
     for chardev, device in (host.get('dax') or {}).items():
         if device is None or not dax_base:
@@ -235,7 +289,10 @@ class CommandMock(object):
             'command %d: expected %s, ran %s' % (self.position, call['command'], argv)
         env = kwargs.get('environ_update') or {}
         assert env.get('LC_ALL') == 'C', 'commands must run with LC_ALL=C'
-        if 'out_file' in call:
+        rc, err = call.get('rc', 0), call.get('err', '')
+        if 'recorded' in call:
+            rc, out, err = recorded_output(call['recorded'])
+        elif 'out_file' in call:
             with open(os.path.join(FIXTURES_DIR, call['out_file'])) as handle:
                 out = handle.read()
         else:
@@ -245,7 +302,7 @@ class CommandMock(object):
         if call.get('host_after'):
             self.host = merge_host(self.host, call['host_after'])
             build_host(self.root, self.host)
-        return call.get('rc', 0), out, call.get('err', '')
+        return rc, out, err
 
     def check_all_run(self):
         missing = [call['command'] for call in self.expected[self.position:]]
