@@ -61,7 +61,8 @@ def test_parse_size_refuses(value, message):
 
 
 @pytest.mark.parametrize('value, expected', [
-    (512, '512 B'), (1024, '1 KiB'), (GIB, '1 GiB'), (12683575296, '11.8 GiB'), (1054867456, '1006 MiB'), (1082130432, '1032 MiB'), (3758096384, '3.5 GiB'), (12884901888, '12 GiB'), (None, None),
+    (512, '512 B'), (1024, '1 KiB'), (GIB, '1 GiB'), (12683575296, '11.8 GiB'), (1054867456, '1006 MiB'),
+    (1082130432, '1032 MiB'), (3758096384, '3.5 GiB'), (12884901888, '12 GiB'), (None, None),
 ])
 def test_format_size(value, expected):
     assert format_size(value) == expected
