@@ -191,6 +191,8 @@ commands:
     - [ndctl, create-namespace, --region=region0, --mode=devdax, --name=db, --size=12884901888]
 '''
 
+import time
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner, parse_json_list
@@ -201,6 +203,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
 LOCK_TIMEOUT = 300
+REGION_SETTLE_SECONDS = 30
 RETURNED_KEYS = ('dev', 'name', 'uuid', 'mode', 'size', 'raw_size', 'region', 'chardev', 'blockdev', 'dax_mode')
 
 
@@ -225,6 +228,20 @@ def desired_from(params):
         if params[option] is not None:
             desired[option] = parse_size(params[option], option)
     return desired
+
+
+def wait_for_free_space(runner, region, timeout=REGION_SETTLE_SECONDS):
+    """Wait until a region enabled after init-labels shows its free space.
+
+    Right after enable-region the region can still read available_size 0 for a moment (seen on a busy
+    Debian 13 guest); creating a namespace then fails with "No space left on device".
+    """
+    deadline = time.time() + timeout
+    while True:
+        regions = runner.json('ndctl', ['list', '-r', region])
+        if any(item.get('available_size') for item in regions) or time.time() >= deadline:
+            return
+        time.sleep(1)
 
 
 def goal_reached(state, desired):
@@ -279,6 +296,8 @@ def main():
                 if outcome.rc != 0:
                     failure = outcome
                     break
+                if action.argv[1] == 'enable-region':
+                    wait_for_free_space(runner, action.argv[2])
                 if action.argv[1] == 'create-namespace':
                     try:
                         created = parse_json_list(outcome.stdout)
