@@ -362,8 +362,8 @@ class MemoryOperationError(Exception):
 class MemoryExecutor(object):
     """Carries out a plan from :func:`plan_mode` / :func:`plan_memory` on the host.
 
-    ``runner`` is the CliRunner (every change goes through ``run_change``, so ``runner.changes`` is
-    what ran); ``sysfs`` the Sysfs reader; ``device`` the DaxDevice the plan was made from.
+    ``runner`` is the CliRunner; ``sysfs`` the Sysfs reader; ``device`` the DaxDevice the plan was made
+    from. ``commands`` lists what ran, in the form of the plan's commands.
     """
 
     def __init__(self, runner, sysfs, device, timeout=120, retries=3, leave_partial=False):
@@ -374,6 +374,8 @@ class MemoryExecutor(object):
         self.retries = retries
         self.leave_partial = leave_partial
         self.warnings = []
+        # What ran, in the form of the plan's commands (what check mode predicts).
+        self.commands = []
         # Blocks this run took offline, with the zone each was online in: what a rollback restores.
         self._taken_offline = []
         self._policy_held = False
@@ -407,10 +409,15 @@ class MemoryExecutor(object):
     # -- steps ---------------------------------------------------------------------------------
 
     def _run(self, action, timeout=None):
-        tool, args = action.argv[0], action.argv[1:]
+        return self._change(action.argv, action.data, timeout)
+
+    def _change(self, argv, data=None, timeout=None):
+        """Run a changing command; sysfs paths are recorded as /sys/..., whatever root sysfs reads under."""
+        self.commands.append(list(argv))
+        tool, args = argv[0], list(argv[1:])
         if tool == 'tee':
             args = [self.sysfs.path(args[0])]
-        return self.runner.run_change(tool, args, timeout=timeout, data=action.data)
+        return self.runner.run_change(tool, args, timeout=timeout, data=data)
 
     def _hold_auto_online(self, action):
         result = self._run(action)
@@ -523,8 +530,7 @@ class MemoryExecutor(object):
         if not taken:
             return ''
         for block in taken:
-            self.runner.run_change('tee', [self.sysfs.path(block_state_path(block.index))],
-                                   data=ONLINE_COMMAND.get(block.zone, 'online'))
+            self._change(['tee', block_state_path(block.index)], ONLINE_COMMAND.get(block.zone, 'online'))
         device = self.reread()
         not_back = [block for block in taken if not _find_block(device, block.index).online]
         if not_back:
@@ -678,10 +684,10 @@ def run_module(module, make_plan):
                         module.warn(warning)
                     now = device_facts(executor.reread())
                     module.fail_json(msg=exc.message, changed=now != plan.before, device=now,
-                                     commands=runner.changes, **exc.details)
+                                     commands=executor.commands, **exc.details)
                 for warning in executor.warnings:
                     module.warn(warning)
-                result.update(device=device_facts(executor.reread()), commands=runner.changes)
+                result.update(device=device_facts(executor.reread()), commands=executor.commands)
         except CliError as exc:
             module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
     module.exit_json(**result)
