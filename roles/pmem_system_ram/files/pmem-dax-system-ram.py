@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # Copyright (c) pmem.dax contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -10,6 +9,9 @@ System-ram mode does not survive a reboot, and the distributions' own udev/daxct
 pmem-dax-system-ram.service, reads the role's config and turns each listed namespace (found by its name
 label, or by uuid) back into online system RAM in the zone the role chose. Installed by Ansible: do not edit.
 """
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
 
 import json
 import subprocess
@@ -27,7 +29,7 @@ def log(message):
 
 def run_json(argv):
     """Run ndctl/daxctl and return its JSON output as a list (empty stdout means no match)."""
-    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
                             universal_newlines=True, env={"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     if result.returncode != 0:
         raise RuntimeError("%s failed (rc %d): %s" % (" ".join(argv), result.returncode, result.stderr.strip()))
@@ -38,7 +40,8 @@ def run_json(argv):
 
 
 def run(argv):
-    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    result = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False,
+                            universal_newlines=True)
     return result.returncode, result.stdout.strip()
 
 
@@ -104,9 +107,13 @@ def main():
         config = json.load(handle)
     wanted = config.get("namespaces", [])
 
+    failures = []
     if config.get("demotion") is not None:
-        write(DEMOTION, "true" if config["demotion"] else "false")
-        log("demotion_enabled set to %s" % config["demotion"])
+        try:
+            write(DEMOTION, "true" if config["demotion"] else "false")
+            log("demotion_enabled set to %s" % config["demotion"])
+        except OSError as error:
+            failures.append("demotion: %s" % error)
 
     deadline = time.time() + int(config.get("wait_seconds", 90))
     found = find_devices(wanted)
@@ -114,7 +121,7 @@ def main():
         time.sleep(2)
         found = find_devices(wanted)
 
-    failures = ["%s: namespace not found" % item["name"] for item in wanted if item["name"] not in found]
+    failures += ["%s: namespace not found" % item["name"] for item in wanted if item["name"] not in found]
 
     # Hot-plugged blocks must stay offline until daxctl picks their zone: a kernel that auto-onlines them
     # would put them in ZONE_NORMAL, where they can never be removed again.

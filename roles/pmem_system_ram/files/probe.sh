@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Run by the role (ansible.builtin.shell with this file's text; paths in PMEM_DAX_CONFIG and PMEM_DAX_UNIT)
 # before any change. Guest commands are slow under emulation and on busy hosts, so everything the checks
 # need that no module returns is read here in one round trip. Prints one JSON object:
