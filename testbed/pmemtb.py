@@ -556,22 +556,40 @@ class Guest:
         raise TestbedError("%s did not answer SSH on port %s within %d s; console (%s) ends with:\n%s"
                            % (self.name, self.port, timeout, self.console, tail(self.console)))
 
-    def init_labels(self, settle_timeout=120):
-        # Zeroed backends come up label-less (one raw namespace, no --size). Label them once.
-        self.run("ndctl disable-region all >/dev/null && ndctl init-labels all >/dev/null "
-                 "&& ndctl enable-region all >/dev/null", timeout=300)
-        # Regions are probed asynchronously (seen on 6.12 under load: `ndctl list -R` printed nothing
-        # right after enable-region): poll until every region is back with free space.
-        deadline = time.monotonic() + settle_timeout
+    def list_regions(self):
+        regions = json.loads(self.run("udevadm settle; ndctl list -R", timeout=120).stdout or "[]")
+        return [regions] if isinstance(regions, dict) else regions
+
+    def wait_for_regions(self, labelled, timeout):
+        """Poll until every region is there (and, when labelled, has free space); None on timeout."""
+        deadline = time.monotonic() + timeout
         while True:
-            regions = json.loads(self.run("udevadm settle; ndctl list -R", timeout=120).stdout or "[]")
-            if isinstance(regions, dict):
-                regions = [regions]
-            if len(regions) == self.nvdimms and all(r.get("available_size", 0) > 0 for r in regions):
-                return
+            regions = self.list_regions()
+            if len(regions) == self.nvdimms and (
+                    not labelled or all(region.get("available_size", 0) > 0 for region in regions)):
+                return regions
             if time.monotonic() > deadline:
-                raise TestbedError("labels on %s did not take: ndctl list -R says %s" % (self.name, regions))
+                return None
             time.sleep(2)
+
+    def init_labels(self, attempts=3):
+        # Zeroed backends come up label-less (one raw namespace, no --size). Label them once. Regions
+        # and DIMMs are probed asynchronously, and a guest that just answered SSH may still be probing
+        # (seen on 6.12 under load: labels written while a region came up were lost), so wait first,
+        # check afterwards and try again.
+        if self.wait_for_regions(labelled=False, timeout=180) is None:
+            raise TestbedError("%s: the NVDIMM regions did not appear: %s" % (self.name, self.list_regions()))
+        output = ""
+        for attempt in range(attempts):
+            force = " -f" if attempt else ""
+            result = self.run("udevadm settle; ndctl disable-region all; ndctl init-labels%s all; "
+                              "ndctl enable-region all" % force, timeout=300, check=False)
+            output += "attempt %d (rc %d):\n%s%s" % (attempt + 1, result.returncode, result.stdout,
+                                                   result.stderr)
+            if self.wait_for_regions(labelled=True, timeout=60) is not None:
+                return
+        raise TestbedError("labels on %s did not take: ndctl list -R says %s\n%s"
+                           % (self.name, self.list_regions(), output))
 
 
 def reap(pid):
