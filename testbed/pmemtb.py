@@ -523,8 +523,11 @@ class Guest:
         """Run a shell command in the guest. A connection that fails before the command starts (a
         starved guest misses the banner exchange) is retried; anything later is the command's result."""
         for attempt in range(attempts):
-            result = subprocess.run(self.ssh_command(script), input=input if input is not None else "",
-                                    capture_output=True, text=True, timeout=timeout)
+            try:
+                result = subprocess.run(self.ssh_command(script), input=input if input is not None else "",
+                                        capture_output=True, text=True, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                raise TestbedError("on %s `%s` took longer than %d s" % (self.name, script, timeout))
             if result.returncode != 255 or not any(
                     sign in result.stderr for sign in CONNECT_FAILURES) or attempt == attempts - 1:
                 break
@@ -537,7 +540,7 @@ class Guest:
     def boot_id(self):
         try:
             result = self.run("cat /proc/sys/kernel/random/boot_id", timeout=60, check=False, attempts=1)
-        except subprocess.TimeoutExpired:
+        except TestbedError:
             return None
         return result.stdout.strip() if result.returncode == 0 else None
 
@@ -557,7 +560,7 @@ class Guest:
                            % (self.name, self.port, timeout, self.console, tail(self.console)))
 
     def list_regions(self):
-        regions = json.loads(self.run("udevadm settle; ndctl list -R", timeout=120).stdout or "[]")
+        regions = json.loads(self.run("udevadm settle --timeout=300; ndctl list -R", timeout=360).stdout or "[]")
         return [regions] if isinstance(regions, dict) else regions
 
     def wait_for_regions(self, labelled, timeout):
@@ -577,12 +580,14 @@ class Guest:
         # and DIMMs are probed asynchronously, and a guest that just answered SSH may still be probing
         # (seen on 6.12 under load: labels written while a region came up were lost), so wait first,
         # check afterwards and try again.
+        # SSH answers before boot is over; a starved Debian 13 guest was still probing devices then.
+        self.run("timeout 900 systemctl is-system-running --wait", timeout=960, check=False)
         if self.wait_for_regions(labelled=False, timeout=180) is None:
             raise TestbedError("%s: the NVDIMM regions did not appear: %s" % (self.name, self.list_regions()))
         output = ""
         for attempt in range(attempts):
             force = " -f" if attempt else ""
-            result = self.run("udevadm settle; ndctl disable-region all; ndctl init-labels%s all; "
+            result = self.run("udevadm settle --timeout=300; ndctl disable-region all; ndctl init-labels%s all; "
                               "ndctl enable-region all" % force, timeout=300, check=False)
             output += "attempt %d (rc %d):\n%s%s" % (attempt + 1, result.returncode, result.stdout,
                                                    result.stderr)
@@ -759,7 +764,7 @@ def cmd_reboot(args):
         if before is None:
             raise TestbedError("%s does not answer SSH, cannot reboot it" % guest.name)
         # The connection drops when the guest goes down; that is the expected outcome.
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        with contextlib.suppress(TestbedError):
             guest.run("systemctl reboot", timeout=30, check=False, attempts=1)
         timed(guest.name + " back after reboot", guest.wait_for_ssh, args.timeout, before)
 
