@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to the pmem.dax collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """QEMU test bed for pmem.dax: Debian guests with emulated NVDIMMs.
@@ -270,7 +269,7 @@ def build_image(release):
                            "--customize-hook=" + CUSTOMIZE_SCRIPT.strip(), release, rootfs] + sources
                 env = dict(os.environ, PMEMTB_PUBKEY=os.path.join(work, "id_ed25519.pub"))
                 with open(log_path, "w") as log:
-                    result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+                    result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
                 if result.returncode != 0:
                     raise TestbedError("mmdebstrap failed (rc %d); last lines of %s:\n%s"
                                        % (result.returncode, log_path, tail(log_path)))
@@ -452,7 +451,7 @@ class Guest:
 
     def start(self, attempts=5):
         """Start QEMU; a port taken between probe and bind makes QEMU exit, so try another."""
-        for _ in range(attempts):
+        for dummy in range(attempts):
             self.port = free_port()
             if os.path.exists(self.console):
                 os.unlink(self.console)
@@ -525,7 +524,7 @@ class Guest:
         for attempt in range(attempts):
             try:
                 result = subprocess.run(self.ssh_command(script), input=input if input is not None else "",
-                                        capture_output=True, text=True, timeout=timeout)
+                                        capture_output=True, text=True, timeout=timeout, check=False)
             except subprocess.TimeoutExpired:
                 raise TestbedError("on %s `%s` took longer than %d s" % (self.name, script, timeout))
             if result.returncode != 255 or not any(
@@ -653,13 +652,13 @@ def write_state(state, guests):
 def parse_guest_specs(args):
     specs = []
     for spec in args.guest or []:
-        name, _, release = spec.partition(":")
+        name, dummy, release = spec.partition(":")
         specs.append((name, release or args.release))
     if args.guests:
         specs += [("guest%d" % (index + 1), args.release) for index in range(args.guests)]
     if not specs:
         specs = [("guest1", args.release)]
-    names = [name for name, _ in specs]
+    names = [name for name, dummy in specs]
     if len(set(names)) != len(names):
         raise TestbedError("guest names must be unique: %s" % ", ".join(names))
     for name, release in specs:
@@ -689,7 +688,7 @@ def cmd_up(args):
     accel = choose_accel()
     say("accelerator: %s%s" % (accel, "" if accel == "kvm" else " (no working KVM here; boots are slow)"))
     images = {}
-    for release in sorted({release for _, release in specs}):
+    for release in sorted({release for dummy, release in specs}):
         images[release] = build_image(release)
     guests = [Guest(state, name, release, image=images[release], ram_gib=parse_gib(args.ram),
                     nvdimms=args.nvdimms, nvdimm_gib=parse_gib(args.nvdimm_size), cpus=args.cpus,
@@ -801,7 +800,7 @@ def cmd_down(args):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="pmemtb.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="pmemtb.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="build (or reuse) the guest image of a release")

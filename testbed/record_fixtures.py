@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: contributors to the pmem.dax collection
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Record ndctl/daxctl outputs and sysfs snapshots from real guests as unit-test fixtures.
@@ -319,7 +318,7 @@ def record(guest, out_dir):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--state", help="use the guests in this state directory (fresh, --no-labels)")
     parser.add_argument("--release", action="append", choices=pmemtb.RELEASES,
                         help="releases to record (default: all)")
@@ -349,7 +348,7 @@ def main():
     finally:
         if own_state:
             subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                         "pmemtb.py"), "down", "--state", own_state])
+                                                         "pmemtb.py"), "down", "--state", own_state], check=False)
     return 0
 
 
