@@ -588,8 +588,8 @@ class Guest:
             force = " -f" if attempt else ""
             result = self.run("udevadm settle --timeout=300; ndctl disable-region all; ndctl init-labels%s all; "
                               "ndctl enable-region all" % force, timeout=300, check=False)
-            output += "attempt %d (rc %d):\n%s%s" % (attempt + 1, result.returncode, result.stdout,
-                                                   result.stderr)
+            output += "attempt %d (rc %d):\n%s%s" % (
+                attempt + 1, result.returncode, result.stdout, result.stderr)
             if self.wait_for_regions(labelled=True, timeout=60) is not None:
                 return
         raise TestbedError("labels on %s did not take: ndctl list -R says %s\n%s"
