@@ -115,7 +115,7 @@ def main():
         except OSError as error:
             failures.append("demotion: %s" % error)
 
-    deadline = time.time() + int(config.get("wait_seconds", 90))
+    deadline = time.time() + int(config.get("wait_seconds", 300))
     found = find_devices(wanted)
     while len(found) < len(wanted) and time.time() < deadline:
         time.sleep(2)
