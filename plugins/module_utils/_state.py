@@ -236,7 +236,7 @@ class HostState(object):
         target_node = from_sysfs.get('target_node')
         if target_node is None:
             target_node = _int(from_daxctl.get('target_node'))
-        namespace = self._namespace_for_chardev(chardev)
+        namespace = self._namespace_where('chardev', chardev)
         indices = self.sysfs.block_range(from_sysfs.get('resource'), size, self.block_size)
         blocks = [self.memory_blocks[index] for index in indices if index in self.memory_blocks]
         if mode == 'system-ram':
@@ -276,12 +276,6 @@ class HostState(object):
             'movable': movable,
         }
 
-    def _namespace_for_chardev(self, chardev):
-        for namespace in self.namespaces:
-            if namespace['chardev'] == chardev:
-                return namespace
-        return None
-
     # lookups -----------------------------------------------------------------------------------
 
     def namespaces_by_name(self, label):
@@ -292,10 +286,11 @@ class HostState(object):
         return found[0] if found else None
 
     def namespace_by_dev(self, dev):
-        for namespace in self.namespaces:
-            if namespace['dev'] == dev:
-                return namespace
-        return None
+        return self._namespace_where('dev', dev)
+
+    def _namespace_where(self, field, value):
+        """The first namespace whose field equals value (dev and chardev are unique), or None."""
+        return next((namespace for namespace in self.namespaces if namespace[field] == value), None)
 
     def region(self, name_or_number):
         try:
