@@ -10,7 +10,8 @@ One run boots GUESTS test-bed guests and, RUNS times on guest1 while the others 
           then an untimed clean-up;
   add     the add playbook on the now fresh guest; rerun: the same again (no-op); check: again with --check;
   remove  the remove playbook;
-and then the add playbook on all GUESTS at once (forks GUESTS) and an untimed remove.
+and then, in the first FLEET_RUNS runs, the add playbook on all GUESTS at once (forks GUESTS) and an
+untimed remove.
 Results: OUT/results.json (every sample, module and task record) and, unless --no-docs, docs/benchmarks.md
 and docs/benchmarks.png.
 """
@@ -24,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -202,7 +204,7 @@ class Bench(object):
             run[kind] = self.play(kind, playbook, first.name, check=check)
             self.results['modules'].setdefault(kind, []).extend(self.collect_modules(first))
             say('%s play: %.1f s' % (kind, run[kind]))
-        if len(self.guests) > 1:
+        if len(self.guests) > 1 and len(self.results['runs']) < self.args.fleet_runs:
             run['fleet'] = self.play('fleet', 'pmem.dax.system_ram_add', 'all', forks=len(self.guests))
             say('add play on %d guests: %.1f s' % (len(self.guests), run['fleet']))
             self.play('fleet-remove', 'pmem.dax.system_ram_remove', 'all', forks=len(self.guests))
@@ -225,6 +227,8 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--runs', type=int, default=3, help='runs of each figure, the median is reported (default 3)')
     parser.add_argument('--guests', type=int, default=4, help='guests for the fleet figure; 1 skips it (default 4)')
+    parser.add_argument('--fleet-runs', type=int, default=2,
+                        help='runs (the first ones) that also time the fleet figure, the slowest (default 2)')
     parser.add_argument('--release', default='bookworm', choices=('bookworm', 'trixie'))
     parser.add_argument('--ram', default='2G', help='guest RAM on node 0 (default 2G)')
     parser.add_argument('--docs', default=os.path.join(ROOT, 'docs'), help='where benchmarks.md/.png go')
@@ -238,6 +242,10 @@ def main():
         write_docs(results, args.docs)
         return 0
 
+    # A kill or a background job's lost terminal still takes the guests down (the finally below).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda signum, frame: sys.exit(128 + signum))
     stamp = datetime.datetime.now(datetime.timezone.utc)
     out = os.path.join(ROOT, 'bench', 'out', stamp.strftime('%Y%m%dT%H%M%SZ'))
     os.makedirs(out)

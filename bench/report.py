@@ -160,7 +160,8 @@ def markdown(results, notes=''):
         % machine.get('ansible_core', '?'),
         '| guests | %d x Debian %s, %s RAM, 2 x 4 GiB NVDIMM, 1 vCPU |'
         % (guests, results.get('release', '?'), results.get('ram', '?')),
-        '| runs | %d (median reported) |' % len(runs),
+        '| runs | %d, of them %d with the fleet figure (medians reported) |'
+        % (len(runs), sum(1 for run in runs if run.get('fleet') is not None)),
         '', '## Wall time (seconds)', '',
         '| what | median | runs |', '|---|---:|---|',
     ]
