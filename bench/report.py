@@ -87,11 +87,13 @@ def module_summary(records, runs):
     for module in sorted(by_module):
         group = by_module[module]
         processes = [len(tool_processes(record)) for record in group]
+        others = [len(record.get('processes', [])) - count for record, count in zip(group, processes)]
         reads = [state_reads(record) for record in group]
         rows.append({
             'module': module,
             'runs': len(group) / float(max(runs, 1)),
             'processes': (min(processes), max(processes)),
+            'others': (min(others), max(others)),
             'reads': (min(reads), max(reads)),
             'seconds': median(record['seconds'] for record in group),
             'total_seconds': sum(record['seconds'] for record in group) / float(max(runs, 1)),
@@ -112,8 +114,9 @@ def task_summary(task_runs):
         remote_seconds.append(sum(task['seconds'] for task in on_host))
         local_seconds.append(sum(task['seconds'] for task in tasks if task not in on_host))
         for task in tasks:
-            by_task.setdefault(task['task'], []).append(task['seconds'])
-    slowest = sorted(((median(seconds), name) for name, seconds in by_task.items()), reverse=True)[:6]
+            # 'pmem.dax.pmem_system_ram : Probe the host' -> 'Probe the host'
+            by_task.setdefault(task['task'].rpartition(' : ')[2], []).append(task['seconds'])
+    slowest = sorted(((median(seconds), name) for name, seconds in by_task.items()), reverse=True)[:4]
     return {'tasks': median(counted), 'host_tasks': median(remote), 'host_task_seconds': median(remote_seconds),
             'other_seconds': median(local_seconds), 'slowest': slowest}
 
@@ -179,12 +182,14 @@ def markdown(results, notes=''):
               'and the module process\'s wall time on the host (interpreter start to exit). Per play (median over '
               'runs): runs of the module; ndctl/daxctl processes and state reads per module run (min-max); median '
               'host seconds per module run; host seconds of all its runs in the play.', '',
-              '| play | module | runs | ndctl/daxctl processes | state reads | host s per run | host s in play |',
-              '|---|---|---:|---|---|---:|---:|']
+              '| play | module | runs | ndctl/daxctl processes | other processes | state reads | host s per run '
+              '| host s in play |',
+              '|---|---|---:|---|---|---|---:|---:|']
     for play in ('add', 'rerun', 'check', 'remove'):
         for row in module_summary(results.get('modules', {}).get(play, []), len(runs)):
-            lines.append('| %s | %s | %s | %s | %s | %s | %s |' % (
-                play, row['module'], _fmt(row['runs'], 0 if float(row['runs']).is_integer() else 1), _span(row['processes']), _span(row['reads']),
+            lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
+                play, row['module'], _fmt(row['runs'], 0 if float(row['runs']).is_integer() else 1),
+                _span(row['processes']), _span(row['others']), _span(row['reads']),
                 _fmt(row['seconds'], 2), _fmt(row['total_seconds'], 1)))
     lines += ['', '## Where the time goes (controller view, per play, median over runs)', '',
               '| play | tasks that ran | of them on the host | their seconds | other tasks\' seconds | slowest tasks (s) |',

@@ -38,7 +38,7 @@ RESULTS = {
                               ('ndctl', 'create-namespace'), ('ndctl', 'list'), ('daxctl', 'list'))],
     },
     'tasks': {'add': [[
-        {'task': 'Probe', 'action': 'ansible.builtin.shell', 'seconds': 3.0, 'hosts': {'g1': ['ok']}},
+        {'task': 'pmem.dax.pmem_system_ram : Probe', 'action': 'ansible.builtin.shell', 'seconds': 3.0, 'hosts': {'g1': ['ok']}},
         {'task': 'Facts', 'action': 'ansible.builtin.set_fact', 'seconds': 0.5, 'hosts': {'g1': ['ok']}},
         {'task': 'Skipped', 'action': 'pmem.dax.dax_mode', 'seconds': 0.1, 'hosts': {'g1': ['skipped']}},
     ]]},
@@ -78,7 +78,8 @@ def test_state_reads_count_the_larger_of_the_two_list_commands():
 def test_module_summary_per_run():
     rows = report.module_summary(RESULTS['modules']['rerun'], runs=1)
     assert [row['module'] for row in rows] == ['command', 'pmem_info']
-    assert rows[1]['processes'] == (3, 3) and rows[1]['reads'] == (2, 2) and rows[0]['processes'] == (0, 0)
+    assert rows[1]['processes'] == (3, 3) and rows[1]['reads'] == (2, 2) and rows[1]['others'] == (0, 0)
+    assert rows[0]['processes'] == (0, 0) and rows[0]['others'] == (1, 1)
 
 
 def test_task_summary_counts_tasks_that_ran_and_those_on_the_host():
@@ -99,4 +100,4 @@ def test_markdown_has_the_ratios_first_and_the_machine():
     assert '| ansible-core | 2.19.14' in text
     assert '| add play, fresh guest | 35.0 | 40.0, 30.0, 35.0 |' in text
     # one pmem_info run over three runs of the benchmark: a third of a run per play
-    assert '| rerun | pmem_info | 0.3 | 3 | 2 | 1.00 | 0.3 |' in text
+    assert '| rerun | pmem_info | 0.3 | 3 | 0 | 2 | 1.00 | 0.3 |' in text
