@@ -47,6 +47,13 @@ CONNECT_FAILURES = ("banner exchange", "Connection refused", "Connection timed o
 GUEST_PYTHON = "/usr/bin/python3"
 # Bump when the image recipe changes in a way the package list does not show.
 RECIPE_REVISION = 1
+# CXL type-3 volatile memory needs QEMU >= 8 (volatile-memdev). A host with an older QEMU (Debian 12
+# has 7.2) runs Debian 13's QEMU, unpacked into a private root, instead.
+CXL_MIN_QEMU = (8, 0)
+CXL_RELEASES = ("trixie",)
+QEMU_ROOT_RELEASE = "trixie"
+QEMU_ROOT_PACKAGES = ("qemu-system-x86", "seabios", "ipxe-qemu")
+QEMU_ROOT_REVISION = 1
 
 # Runs inside mmdebstrap as a customize hook; "$1" is the root directory of the new system.
 CUSTOMIZE_SCRIPT = r"""
@@ -296,6 +303,100 @@ def build_image(release):
     return target
 
 
+def host_qemu_version():
+    """(major, minor) of the host's qemu-system-x86_64, or None when it is missing or unreadable."""
+    if shutil.which("qemu-system-x86_64") is None:
+        return None
+    result = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True, check=False)
+    words = result.stdout.split()
+    if "version" not in words or words.index("version") + 1 >= len(words):
+        return None
+    try:
+        return tuple(int(part) for part in words[words.index("version") + 1].split(".")[:2])
+    except ValueError:
+        return None
+
+
+def qemu_root_recipe():
+    return {"release": QEMU_ROOT_RELEASE, "packages": sorted(QEMU_ROOT_PACKAGES), "revision": QEMU_ROOT_REVISION}
+
+
+def qemu_root_dir():
+    digest = hashlib.sha256(json.dumps(qemu_root_recipe(), sort_keys=True).encode()).hexdigest()[:12]
+    return os.path.join(cache_root(), "qemu-%s-%s" % (QEMU_ROOT_RELEASE, digest))
+
+
+def cxl_qemu_root():
+    """None when the host's own QEMU can emulate CXL volatile memory, else the private root whose QEMU
+    can (built from Debian packages on first use, then cached like the images)."""
+    version = host_qemu_version()
+    if version is not None and version >= CXL_MIN_QEMU:
+        return None
+    return build_qemu_root()
+
+
+def build_qemu_root():
+    target = qemu_root_dir()
+    root = os.path.join(target, "root")
+    if os.path.exists(os.path.join(target, "recipe.json")):
+        say("QEMU root for CXL is cached, reusing %s" % target)
+        return root
+    require_tools("mmdebstrap", "unshare", "chroot")
+    require_free_space(cache_root(), needed=GIB)
+    work = tempfile.mkdtemp(prefix=".build-qemu-", dir=cache_root())
+    try:
+        with step("unpack Debian %s's QEMU into %s (the host's QEMU %s has no CXL volatile memory)"
+                  % (QEMU_ROOT_RELEASE, target, ".".join(map(str, host_qemu_version() or ("none",))))):
+            sources = guest_apt_sources(QEMU_ROOT_RELEASE)
+            log_path = os.path.join(work, "mmdebstrap.log")
+            command = ["mmdebstrap", "--variant=essential", "--mode=root",
+                       "--include=" + ",".join(QEMU_ROOT_PACKAGES),
+                       "--aptopt=Acquire::Check-Valid-Until \"false\"",
+                       "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
+                       "--dpkgopt=path-exclude=/usr/share/locale/*",
+                       QEMU_ROOT_RELEASE, os.path.join(work, "root")] + sources
+            with open(log_path, "w") as log:
+                result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
+            if result.returncode != 0:
+                raise TestbedError("mmdebstrap of the QEMU root failed (rc %d); last lines of %s:\n%s"
+                                   % (result.returncode, log_path, tail(log_path)))
+            version = subprocess.run(["chroot", os.path.join(work, "root"), "qemu-system-x86_64", "--version"],
+                                     capture_output=True, text=True, check=True).stdout.splitlines()[0]
+            with open(os.path.join(work, "recipe.json"), "w") as handle:
+                json.dump(dict(qemu_root_recipe(), sources=sources, qemu=version), handle, indent=2)
+            say("  %s" % version)
+            if os.path.exists(target):
+                shutil.rmtree(target)
+            os.rename(work, target)
+    finally:
+        if os.path.exists(work):
+            shutil.rmtree(work, ignore_errors=True)
+    return root
+
+
+# Runs QEMU inside the private root: a private mount namespace (unshare) in which the host paths QEMU
+# is given (state and image directories, /dev, /proc) are bind-mounted into the root, then chroot. The
+# root's own libraries, modules and firmware are all QEMU sees; the mounts vanish with the process.
+# Every step execs the next, so the pid the test bed records is QEMU's own.
+IN_ROOT_SCRIPT = r"""
+set -eu
+root=$1; shift
+while [ "$1" != -- ]; do
+    mkdir -p "$root$1"
+    mount --rbind "$1" "$root$1"
+    shift
+done
+shift
+exec chroot "$root" "$@"
+"""
+
+
+def in_qemu_root(root, command, host_paths):
+    paths = ["/dev", "/proc"] + sorted(set(host_paths))
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", IN_ROOT_SCRIPT.strip(), "sh", root] + \
+        paths + ["--"] + command
+
+
 def tail(path, lines=25):
     try:
         with open(path, errors="replace") as handle:
@@ -364,6 +465,8 @@ class Guest:
         self.nvdimm_gib = config.get("nvdimm_gib", 4)
         self.cpus = config.get("cpus", 1)
         self.accel = config.get("accel", "tcg")
+        self.cxl_gib = config.get("cxl_gib", 0)
+        self.qemu_root = config.get("qemu_root")
 
     # ---- description, as stored in guests.json and the runtime registry
     def to_dict(self):
@@ -372,6 +475,7 @@ class Guest:
             "port": self.port, "pid": self.pid, "image": self.image, "ram_gib": self.ram_gib,
             "nvdimms": self.nvdimms, "nvdimm_gib": self.nvdimm_gib, "cpus": self.cpus,
             "accel": self.accel, "ssh_key": self.key, "console": self.console,
+            "cxl_gib": self.cxl_gib, "qemu_root": self.qemu_root,
         }
 
     @classmethod
@@ -406,8 +510,9 @@ class Guest:
         slots = max(4, self.nvdimms)
         command = [
             "qemu-system-x86_64", "-name", self.marker,
-            "-machine", "q35,nvdimm=on", "-accel", self.accel,
-            "-cpu", "host" if self.accel == "kvm" else "max",
+            "-machine", "q35,nvdimm=on" + (",cxl=on" if self.cxl_gib else ""), "-accel", self.accel,
+            # Under TCG the CXL driver stack needs a CPU that does not announce a hypervisor.
+            "-cpu", "host" if self.accel == "kvm" else ("max,hypervisor=off" if self.cxl_gib else "max"),
             "-smp", str(self.cpus), "-m", "%s,slots=%d,maxmem=%s" % (ram, slots, maxmem),
             "-object", "memory-backend-ram,id=ram0,size=%s" % ram,
             "-numa", "node,nodeid=0,cpus=0-%d,memdev=ram0" % (self.cpus - 1),
@@ -420,18 +525,39 @@ class Guest:
                 "-device", "nvdimm,id=nvdimm%d,memdev=pmem%d,label-size=%d,node=%d"
                 % (index, index, LABEL_SIZE, index + 1),
             ]
+        if self.cxl_gib:
+            command += self.cxl_arguments()
         command += [
             "-kernel", os.path.join(self.image, "vmlinuz"),
             "-initrd", os.path.join(self.image, "initrd.img"),
             # Generous systemd/udev timeouts: under TCG on a busy host a unit can take minutes to start.
             "-append", "root=/dev/vda rw console=ttyS0 systemd.hostname=%s %s" % (self.name, SLOW_HOST_ARGS),
-            "-drive", "file=%s,if=virtio,format=qcow2,cache=unsafe" % self.disk,
+            # Both on the root bus by name: a CXL host bridge would otherwise be picked and refuse them.
+            "-drive", "file=%s,if=none,id=disk0,format=qcow2,cache=unsafe" % self.disk,
+            "-device", "virtio-blk-pci,drive=disk0,bus=pcie.0",
             "-netdev", "user,id=net0,hostfwd=tcp:127.0.0.1:%d-:22" % self.port,
-            "-device", "virtio-net-pci,netdev=net0",
+            "-device", "virtio-net-pci,netdev=net0,bus=pcie.0",
             "-display", "none", "-monitor", "none", "-serial", "file:%s" % self.console,
             "-pidfile", os.path.join(self.dir, "qemu.pid"),
         ]
         return command
+
+    def cxl_arguments(self):
+        """One CXL type-3 volatile memory device behind a CXL host bridge and root port, and a fixed
+        memory window for it to be mapped into (the kernel gives the window its own NUMA node)."""
+        return [
+            "-object", "memory-backend-ram,id=cxlmem0,share=on,size=%dG" % self.cxl_gib,
+            "-device", "pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.1",
+            "-device", "cxl-rp,port=0,bus=cxl.1,id=cxl_rp0,chassis=0,slot=2",
+            "-device", "cxl-type3,bus=cxl_rp0,volatile-memdev=cxlmem0,id=cxl-vmem0",
+            "-M", "cxl-fmw.0.targets.0=cxl.1,cxl-fmw.0.size=%dG" % max(4, self.cxl_gib),
+        ]
+
+    def launch_command(self):
+        """QEMU's command line, run inside the private QEMU root when the host's QEMU is too old."""
+        if not self.qemu_root:
+            return self.qemu_command()
+        return in_qemu_root(self.qemu_root, self.qemu_command(), [self.dir, self.image])
 
     @property
     def disk(self):
@@ -457,7 +583,7 @@ class Guest:
                 os.unlink(self.console)
             with open(os.path.join(self.dir, "qemu.log"), "w") as log:
                 # Own session: a Ctrl-C in the caller's terminal after `up` returned must not kill it.
-                process = subprocess.Popen(self.qemu_command(), stdin=subprocess.DEVNULL, stdout=log,
+                process = subprocess.Popen(self.launch_command(), stdin=subprocess.DEVNULL, stdout=log,
                                            stderr=subprocess.STDOUT, start_new_session=True)
             self.pid = process.pid
             self.register()
@@ -574,6 +700,18 @@ class Guest:
                 return None
             time.sleep(2)
 
+    def wait_for_cxl(self, timeout=300):
+        """Poll until `cxl list` shows the emulated memdev (cxl_pci probes it after SSH may be up)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.run("udevadm settle --timeout=120; cxl list -M", timeout=180, check=False)
+            if result.returncode == 0 and '"memdev"' in result.stdout:
+                return
+            if time.monotonic() > deadline:
+                raise TestbedError("%s: no CXL memdev after %d s; `cxl list -M` said %r %r; console (%s)"
+                                   % (self.name, timeout, result.stdout, result.stderr, self.console))
+            time.sleep(3)
+
     def init_labels(self, attempts=3):
         # Zeroed backends come up label-less (one raw namespace, no --size). Label them once. Regions
         # and DIMMs are probed asynchronously, and a guest that just answered SSH may still be probing
@@ -674,6 +812,9 @@ def parse_guest_specs(args):
 
 def cmd_build(args):
     build_image(args.release)
+    if args.qemu_root:
+        root = cxl_qemu_root()
+        say("QEMU for CXL guests: %s" % ("the host's own" if root is None else root))
 
 
 def cmd_up(args):
@@ -687,12 +828,19 @@ def cmd_up(args):
     require_free_space(state, needed=1 * GIB)
     accel = choose_accel()
     say("accelerator: %s%s" % (accel, "" if accel == "kvm" else " (no working KVM here; boots are slow)"))
+    cxl_gib = parse_gib(args.cxl) if args.cxl else 0
+    if cxl_gib:
+        too_old = [name for name, release in specs if release not in CXL_RELEASES]
+        if too_old:
+            raise TestbedError("--cxl needs Debian 13 guests (kernel 6.12, cxl 81): %s is not; use NAME:trixie"
+                               % ", ".join(too_old))
     images = {}
     for release in sorted({release for dummy, release in specs}):
         images[release] = build_image(release)
+    qemu_root = cxl_qemu_root() if cxl_gib else None
     guests = [Guest(state, name, release, image=images[release], ram_gib=parse_gib(args.ram),
                     nvdimms=args.nvdimms, nvdimm_gib=parse_gib(args.nvdimm_size), cpus=args.cpus,
-                    accel=accel) for name, release in specs]
+                    accel=accel, cxl_gib=cxl_gib, qemu_root=qemu_root) for name, release in specs]
     try:
         with step("start %d guest(s): %s" % (len(guests), ", ".join(
                 "%s (%s)" % (guest.name, guest.release) for guest in guests))):
@@ -705,6 +853,9 @@ def cmd_up(args):
         with step("wait for SSH on every guest (timeout %d s)" % args.timeout):
             for_each(guests, lambda guest: timed(guest.name + " answers SSH", guest.wait_for_ssh,
                                                  args.timeout))
+        if cxl_gib:
+            with step("wait for the CXL memory device"):
+                for_each(guests, lambda guest: timed(guest.name + " lists its CXL memdev", guest.wait_for_cxl))
         if args.no_labels:
             say("--no-labels: regions stay label-less")
         else:
@@ -805,6 +956,8 @@ def parse_args(argv):
 
     build = commands.add_parser("build", help="build (or reuse) the guest image of a release")
     build.add_argument("--release", choices=RELEASES, default=DEFAULT_RELEASE)
+    build.add_argument("--qemu-root", action="store_true",
+                       help="also build the private QEMU root used for CXL guests when the host's QEMU is too old")
     build.set_defaults(func=cmd_build)
 
     up = commands.add_parser("up", help="boot guests with emulated NVDIMMs and write an inventory")
@@ -818,6 +971,10 @@ def parse_args(argv):
     up.add_argument("--nvdimms", type=int, default=2, help="NVDIMMs per guest, each on its own "
                     "CPU-less NUMA node (default %(default)s)")
     up.add_argument("--nvdimm-size", default="4G", help="size of each NVDIMM (default %(default)s)")
+    up.add_argument("--cxl", nargs="?", const="1G", metavar="SIZE",
+                    help="add a CXL type-3 volatile memory device (default 1G) behind a CXL host bridge; "
+                    "Debian 13 guests only; runs Debian 13's QEMU from a private root when the host's "
+                    "is older than 8")
     up.add_argument("--no-labels", action="store_true", help="leave the regions label-less")
     up.add_argument("--timeout", type=int, default=900, help="seconds to wait for SSH (default %(default)s)")
     up.set_defaults(func=cmd_up)

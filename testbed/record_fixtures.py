@@ -123,6 +123,61 @@ STEPS = (
      [["daxctl", "reconfigure-device", "--mode=system-ram", "--force", "@dax:auto"]], None),
 )
 
+CXL_QUERIES = (
+    ["cxl", "list", "-M"],
+    ["cxl", "list", "-D", "-d", "root"],
+    ["cxl", "list", "-D", "-d", "endpoint"],
+    ["cxl", "list", "-R", "-X", "-T"],
+    ["cxl", "list", "-M", "-d", "decoder0.0"],
+    ["daxctl", "list", "-D"],
+    ["ndctl", "list", "-R", "-N", "-v"],
+)
+
+
+def cxl_create(*options):
+    return ["cxl", "create-region", "-t", "ram", "-m", "mem0"] + list(options)
+
+
+def with_policy(policy, argv):
+    """argv run while auto_online_blocks says policy; the guest's default (online) is restored."""
+    return sh("echo %s > %s; %s; rc=$?; echo online > %s; exit $rc" % (policy, AUTO_ONLINE, " ".join(argv), AUTO_ONLINE))
+
+
+# The CXL walk (a Debian 13 guest from `pmemtb.py up --cxl`: one 1 GiB type-3 volatile memdev mem0 behind
+# root decoder decoder0.0). Names are fixed: the guest has one memdev and one root decoder, and a
+# destroyed region's number is reused.
+CXL_STEPS = (
+    ("00-fresh", "one CXL memdev, no region", [], None),
+    ("01-create-no-decoder", "create-region without -d (cxl 81 does not pick a root decoder)",
+     [cxl_create()], None),
+    ("02-create-pmem", "a pmem region on a memdev with only volatile capacity",
+     [["cxl", "create-region", "-t", "pmem", "-d", "decoder0.0", "-m", "mem0"]], None),
+    ("03-create-too-large", "a region larger than the memdev", [cxl_create("-d", "decoder0.0", "-s", "2G")], None),
+    ("04-create-misaligned", "a size that is not a multiple of 256 MiB",
+     [cxl_create("-d", "decoder0.0", "-s", "100M")], None),
+    ("05-create-auto-online", "create under auto_online_blocks=online: kmem onlines it by itself (zone?)",
+     [cxl_create("-d", "decoder0.0")], None),
+    ("06-create-again", "the same create again (memdev capacity all used)", [cxl_create("-d", "decoder0.0")], None),
+    ("07-destroy-active", "destroy-region of an enabled region without --force",
+     [["cxl", "destroy-region", "region0"]], None),
+    ("08-offline-normal", "offline the ZONE_NORMAL memory of the region (idle guest)",
+     [["daxctl", "offline-memory", "dax0.0"]], None),
+    ("09-disable-destroy", "disable-region, then destroy-region",
+     [["cxl", "disable-region", "region0"], ["cxl", "destroy-region", "region0"]], None),
+    ("10-create-movable-512m", "create 512M under auto_online_blocks=online_movable",
+     [with_policy("online_movable", cxl_create("-d", "decoder0.0", "-s", "512M"))], None),
+    ("11-create-second-512m", "a second region from the rest of the memdev, created offline",
+     [with_policy("offline", cxl_create("-d", "decoder0.0", "-s", "512M"))], None),
+    ("12-online-second", "online the second region's memory (movable)", [["daxctl", "online-memory", "dax1.0"]],
+     None),
+    ("13-disable-online", "disable-region while its memory is online (movable)",
+     [["cxl", "disable-region", "region1"]], None),
+    ("14-destroy-disabled", "destroy the disabled region", [["cxl", "destroy-region", "region1"]], None),
+    ("15-destroy-force-online", "destroy-region --force while its memory is online (movable)",
+     [["cxl", "destroy-region", "--force", "region0"]], None),
+    ("16-destroy-gone", "destroy a region that does not exist", [["cxl", "destroy-region", "region0"]], None),
+)
+
 # Runs in the guest (python3 there): reads a step from stdin, prints the record as JSON.
 GUEST_HELPER = r'''
 import glob, json, os, subprocess, sys, time
@@ -291,19 +346,19 @@ class Resolver:
         return value
 
 
-def record(guest, out_dir):
+def record(guest, out_dir, steps=STEPS, queries=QUERIES, subdir=None):
     facts = host_facts(guest)
-    target = os.path.join(out_dir, guest.release)
+    target = os.path.join(out_dir, subdir or guest.release)
     os.makedirs(target, exist_ok=True)
     resolver = Resolver(guest)
-    for name, description, actions, releases in STEPS:
+    for name, description, actions, releases in steps:
         if releases and guest.release not in releases:
             continue
         started = time.monotonic()
         if resolver.needed(actions):
             resolver.refresh()
             actions = resolver.resolve(actions)
-        spec = json.dumps({"actions": actions, "queries": [list(q) for q in QUERIES]})
+        spec = json.dumps({"actions": actions, "queries": [list(q) for q in queries]})
         result = guest.run("python3 " + HELPER_PATH, input=spec, timeout=900, check=False)
         if result.returncode != 0:
             raise pmemtb.TestbedError("%s step %s: helper failed:\n%s" % (guest.name, name, result.stderr))
@@ -323,7 +378,11 @@ def main():
     parser.add_argument("--release", action="append", choices=pmemtb.RELEASES,
                         help="releases to record (default: all)")
     parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--cxl", action="store_true",
+                        help="walk CXL_STEPS on a Debian 13 guest with a CXL memdev (writes trixie-cxl/)")
     args = parser.parse_args()
+    if args.cxl:
+        return main_cxl(args)
     signal.signal(signal.SIGTERM, pmemtb._raise_interrupted)  # unwind through `finally`: guests go down
     signal.signal(signal.SIGHUP, pmemtb._raise_interrupted)
     releases = args.release or list(pmemtb.RELEASES)
@@ -349,6 +408,30 @@ def main():
         if own_state:
             subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                          "pmemtb.py"), "down", "--state", own_state], check=False)
+    return 0
+
+
+def main_cxl(args):
+    pmemtb_py = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pmemtb.py")
+    own_state = None
+    try:
+        if args.state:
+            guests = [guest for guest in pmemtb.load_guests(args.state) if guest.cxl_gib]
+        else:
+            own_state = tempfile.mkdtemp(prefix="pmemtb-fixtures-cxl-")
+            subprocess.run([sys.executable, pmemtb_py, "up", "--state", own_state, "--guest", "fx-cxl:trixie",
+                            "--cxl", "1G", "--nvdimms", "1", "--ram", "2G"], check=True)
+            guests = pmemtb.load_guests(own_state)
+        if len(guests) != 1:
+            raise pmemtb.TestbedError("--cxl records on exactly one guest booted with `up --cxl`")
+        guests[0].run("cat > " + HELPER_PATH, input=GUEST_HELPER)
+        record(guests[0], args.out, CXL_STEPS, CXL_QUERIES, "trixie-cxl")
+    except pmemtb.TestbedError as error:
+        print("record_fixtures: error: %s" % error, file=sys.stderr)
+        return 1
+    finally:
+        if own_state:
+            subprocess.run([sys.executable, pmemtb_py, "down", "--state", own_state], check=False)
     return 0
 
 
