@@ -49,6 +49,7 @@ WRAPPER_KEYS = ('regions', 'namespaces', 'dimms', 'devices', 'buses', 'memblocks
 TOOL_PACKAGES = {
     'ndctl': 'ndctl',
     'daxctl': 'daxctl',
+    'cxl': 'cxl',
 }
 
 CommandResult = collections.namedtuple('CommandResult', ['argv', 'rc', 'stdout', 'stderr'])

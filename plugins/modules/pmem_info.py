@@ -177,11 +177,27 @@ hotremove:
   description: Whether the kernel can take hot-added memory offline and remove it (null when unknown).
   returned: always
   type: bool
+cxl:
+  description:
+    - CXL memory expanders, from C(cxl list); C(available) is false and the lists empty when the kernel has
+      no CXL bus or the C(cxl) command is not installed.
+    - C(memdevs) (name, ram_size, pmem_size, serial, host, used, free), C(root_decoders) (name, size, free,
+      volatile_capable, interleave_ways, memdevs), C(regions) (name, type, size, memdevs, dax_devices,
+      online_blocks, total_blocks); the dax devices of a region are also in RV(dax_devices).
+  returned: always
+  type: dict
+  sample:
+    available: true
+    memdevs: [{name: mem0, ram_size: 1073741824, pmem_size: 0, used: 1073741824, free: 0}]
+    root_decoders: [{name: decoder0.0, size: 4294967296, free: 3221225472, volatile_capable: true}]
+    regions: [{name: region0, type: ram, size: 1073741824, memdevs: [mem0], dax_devices: [dax0.0],
+               online_blocks: 8, total_blocks: 8}]
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
+from ansible_collections.pmem.dax.plugins.module_utils._cxl import cxl_summary
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
@@ -226,6 +242,7 @@ def main():
             'kernel': sysfs.kernel_release(),
         }
         state = HostState.read(runner, sysfs)
+        cxl = cxl_summary(runner, sysfs)
     except CliError as exc:
         module.fail_json(msg=str(exc), **exc.to_dict())
 
@@ -240,6 +257,7 @@ def main():
         versions=versions,
         dax_model=state.dax_model,
         hotremove=sysfs.hotremove(),
+        cxl=cxl,
     )
 
 

@@ -1,0 +1,259 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: cxl_region
+short_description: Create and destroy CXL RAM regions (CXL type-3 memory expanders)
+version_added: 1.1.0
+description:
+  - Creates a C(ram) region over CXL memory devices with C(cxl create-region), or disables and destroys
+    regions with C(cxl disable-region) and C(cxl destroy-region).
+  - Since Linux 6.3 the kernel (kmem) onlines a new CXL RAM region's memory by itself, in the zone that
+    C(/sys/devices/system/memory/auto_online_blocks) says. The module sets that policy to what O(online)
+    and O(movable) ask for while it creates the region, and restores it afterwards, so the memory lands
+    in C(ZONE_MOVABLE) by default and can be taken out again.
+  - The result is decided from the topology re-read after the commands, never from C(cxl)'s exit code
+    (C(cxl create-region) can exit 0 after failing).
+  - A region does not survive a reboot; run the module (or the role) again at boot to re-create it.
+author: pmem.dax contributors
+requirements:
+  - the C(cxl) command (Debian package C(cxl), ndctl 78 or newer) and Linux 6.3 or newer
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  state:
+    description:
+      - V(present) creates a RAM region over O(memdevs) unless one exists over exactly these memdevs.
+      - V(absent) disables and destroys O(region), or every region over O(memdevs), or with neither every
+        RAM region. A region whose memory is online is refused; take it offline first with
+        M(pmem.dax.dax_memory).
+    type: str
+    choices: [present, absent]
+    default: present
+  memdevs:
+    description:
+      - CXL memory devices (C(mem0), ...) of the region, interleaved in this order.
+      - Omitted means every memdev with volatile capacity, one region each; a memdev already in a RAM
+        region counts as done.
+    type: list
+    elements: str
+  region:
+    description:
+      - With O(state=absent), the region to remove (C(region0)). Region names are given by the kernel, so
+        O(state=present) does not take one.
+    type: str
+  type:
+    description: The region type; only V(ram) (volatile memory) is supported.
+    type: str
+    choices: [ram]
+    default: ram
+  size:
+    description:
+      - Size of the region, in bytes or with a unit (C(512m), C(1g)); a multiple of 256 MiB per memdev.
+      - Omitted means all free volatile capacity of the memdevs.
+    type: raw
+  decoder:
+    description:
+      - Root decoder (CXL fixed memory window) to map the region in, like C(decoder0.0).
+      - Omitted means the volatile-capable root decoder with the most free space that can reach the memdevs.
+    type: str
+  online:
+    description: Whether the kernel brings the new region's memory online (as system RAM) when it is created.
+    type: bool
+    default: true
+  movable:
+    description:
+      - With O(online=true), put the memory in C(ZONE_MOVABLE) (it can be taken offline and removed again).
+        V(false) puts it in C(ZONE_NORMAL), where the kernel's own data makes it permanent until reboot.
+    type: bool
+    default: true
+'''
+
+EXAMPLES = r'''
+- name: Turn every CXL memory expander into movable system RAM
+  pmem.dax.cxl_region:
+    state: present
+
+- name: A 512 MiB region on mem0, memory left offline for dax_memory to online
+  pmem.dax.cxl_region:
+    memdevs: [mem0]
+    size: 512m
+    online: false
+
+- name: Take the memory offline, then remove the region
+  block:
+    - name: Offline the region's memory
+      pmem.dax.dax_memory:
+        device: dax0.0
+        state: offline
+    - name: Destroy region0
+      pmem.dax.cxl_region:
+        state: absent
+        region: region0
+'''
+
+RETURN = r'''
+regions:
+  description: The regions the request covers, as they are after the run (predicted in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    region:
+      description: Region name (null for a region check mode predicts).
+      type: str
+    type:
+      description: C(ram).
+      type: str
+    size:
+      description: Size in bytes.
+      type: int
+    memdevs:
+      description: The memdevs of the region, in interleave order.
+      type: list
+      elements: str
+    dax_devices:
+      description: The dax devices of the region (C(daxN.M)), as M(pmem.dax.dax_memory) takes them.
+      type: list
+      elements: str
+    online_blocks:
+      description: Memory blocks of the region online as system RAM.
+      type: int
+    total_blocks:
+      description: Memory blocks of the region.
+      type: int
+  sample:
+    - {region: region0, type: ram, size: 1073741824, memdevs: [mem0], dax_devices: [dax0.0],
+       online_blocks: 8, total_blocks: 8}
+commands:
+  description: The commands run (or planned in check mode); sysfs writes show as C(tee PATH).
+  returned: always
+  type: list
+  elements: list
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
+from ansible_collections.pmem.dax.plugins.module_utils._cxl import (
+    CxlState,
+    goal_reached,
+    plan_region,
+    region_memory,
+)
+from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
+
+LOCK_TIMEOUT = 300
+# A new region's dax device and memory blocks appear asynchronously after create-region returns.
+SETTLE_SECONDS = 60
+
+
+def region_result(cxl, summaries):
+    result = []
+    for summary in summaries:
+        item = dict(summary)
+        item.pop('state', None)
+        region = cxl.region(summary['region']) if summary.get('region') else None
+        online, total = region_memory(region) if region else (None, None)
+        item.update(online_blocks=online, total_blocks=total)
+        result.append(item)
+    return result
+
+
+def wait_for_region(runner, desired):
+    """Re-read until the region and its dax device show (or SETTLE_SECONDS pass)."""
+    deadline = time.time() + SETTLE_SECONDS
+    while True:
+        cxl = CxlState.read(runner)
+        settled = all(region['dax_devices'] for region in cxl.regions if region['type'] == 'ram')
+        if (goal_reached(cxl, desired) and settled) or time.time() >= deadline:
+            return cxl
+        time.sleep(1)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            memdevs=dict(type='list', elements='str'),
+            region=dict(type='str'),
+            type=dict(type='str', default='ram', choices=['ram']),
+            size=dict(type='raw'),
+            decoder=dict(type='str'),
+            online=dict(type='bool', default=True),
+            movable=dict(type='bool', default=True),
+        ),
+        mutually_exclusive=[('region', 'memdevs')],
+        supports_check_mode=True,
+    )
+    desired = dict(module.params)
+    try:
+        if desired['size'] is not None:
+            desired['size'] = parse_size(desired['size'], 'size')
+    except SizeError as exc:
+        module.fail_json(msg=str(exc), commands=[])
+    runner = CliRunner(module)
+    sysfs = Sysfs()
+    try:
+        with host_lock(module, LOCK_TIMEOUT):
+            cxl = CxlState.read(runner)
+            plan = plan_region(cxl, desired)
+            if plan.error:
+                module.fail_json(msg=plan.error, commands=[])
+            result = dict(changed=plan.changed, commands=plan.commands)
+            if module._diff:
+                result['diff'] = dict(before=plan.before, after=plan.after)
+            if not plan.changed or module.check_mode:
+                result['regions'] = region_result(cxl, plan.after['regions'])
+                module.exit_json(**result)
+            policy_before = sysfs.auto_online_blocks()
+            failure = None
+            for action in plan.actions:
+                argv = action.argv
+                data = action.data
+                if action.name == 'restore_auto_online':
+                    data = policy_before
+                if argv[0] == 'tee':
+                    argv = ['tee', sysfs.path(argv[1])]
+                outcome = runner.run_change(argv[0], argv[1:], data=data)
+                if outcome.rc != 0 and failure is None:
+                    failure = outcome
+                    if action.name == 'hold_auto_online':
+                        break
+            if policy_before and sysfs.auto_online_blocks() != policy_before:
+                runner.run_change('tee', [sysfs.path('/sys/devices/system/memory/auto_online_blocks')],
+                                  data=policy_before)
+            cxl = wait_for_region(runner, desired)
+    except CliError as exc:
+        module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
+
+    result['commands'] = runner.changes
+    now = plan_region(cxl, desired)
+    if desired['state'] == 'present':
+        result['regions'] = region_result(cxl, now.after.get('regions', []) if not now.error else [])
+    else:
+        result['regions'] = []
+    if not goal_reached(cxl, desired):
+        detail = ''
+        if failure is not None:
+            detail = ': %s failed (rc %s): %s' % (' '.join(failure.argv), failure.rc,
+                                                  (failure.stderr or failure.stdout).strip() or 'no output')
+        module.fail_json(msg='the CXL regions are not %s after the run%s' % (desired['state'], detail), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
