@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: cxl_region
 short_description: Create and destroy CXL RAM regions (CXL type-3 memory expanders)
-version_added: 1.1.0
+version_added: 0.1.0
 description:
   - Creates a C(ram) region over CXL memory devices with C(cxl create-region), or disables and destroys
     regions with C(cxl disable-region) and C(cxl destroy-region).
@@ -21,14 +21,16 @@ description:
   - The result is decided from the topology re-read after the commands, never from C(cxl)'s exit code
     (C(cxl create-region) can exit 0 after failing).
   - A region does not survive a reboot; run the module (or the role) again at boot to re-create it.
-author: pmem.dax contributors
+seealso:
+  - module: pmem.dax.dax_memory
+  - module: pmem.dax.pmem_info
+author:
+  - pmem.dax contributors (@pmem-dax)
 requirements:
   - the C(cxl) command (Debian package C(cxl), ndctl 78 or newer) and Linux 6.3 or newer
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
+extends_documentation_fragment:
+  - pmem.dax.attributes
+  - pmem.dax.attributes.changes
 options:
   state:
     description:
