@@ -249,6 +249,29 @@ def image_is_complete(path):
     return all(os.path.exists(os.path.join(path, name)) for name in IMAGE_FILES)
 
 
+@contextlib.contextmanager
+def build_dir(target, prefix):
+    """A work directory next to target that becomes target when the block succeeds (renamed, so an
+    interrupted build never looks complete) and is removed when it fails."""
+    work = tempfile.mkdtemp(prefix=prefix, dir=cache_root())
+    try:
+        yield work
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        os.rename(work, target)
+    finally:
+        if os.path.exists(work):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_mmdebstrap(command, log_path, env=None):
+    with open(log_path, "w") as log:
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+    if result.returncode != 0:
+        raise TestbedError("mmdebstrap failed (rc %d); last lines of %s:\n%s"
+                           % (result.returncode, log_path, tail(log_path)))
+
+
 def build_image(release):
     if release not in RELEASES:
         raise TestbedError("unknown release %r (choose from %s)" % (release, ", ".join(RELEASES)))
@@ -258,9 +281,7 @@ def build_image(release):
         return target
     require_tools("mmdebstrap", "mkfs.ext4", "ssh-keygen")
     require_free_space(cache_root())
-    # Build next to the final place, then rename: an interrupted build never looks complete.
-    work = tempfile.mkdtemp(prefix=".build-%s-" % release, dir=cache_root())
-    try:
+    with build_dir(target, ".build-%s-" % release) as work:
         with step("build %s image in %s" % (release, target)):
             with step("make the SSH key of this image"):
                 subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pmemtb-" + release,
@@ -274,12 +295,7 @@ def build_image(release):
                 command = ["mmdebstrap", "--variant=apt", "--mode=root", "--include=" + ",".join(packages),
                            "--aptopt=Acquire::Check-Valid-Until \"false\"",
                            "--customize-hook=" + CUSTOMIZE_SCRIPT.strip(), release, rootfs] + sources
-                env = dict(os.environ, PMEMTB_PUBKEY=os.path.join(work, "id_ed25519.pub"))
-                with open(log_path, "w") as log:
-                    result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
-                if result.returncode != 0:
-                    raise TestbedError("mmdebstrap failed (rc %d); last lines of %s:\n%s"
-                                       % (result.returncode, log_path, tail(log_path)))
+                run_mmdebstrap(command, log_path, env=dict(os.environ, PMEMTB_PUBKEY=os.path.join(work, "id_ed25519.pub")))
             with step("copy out kernel and initrd"):
                 kernels = sorted(glob.glob(os.path.join(rootfs, "boot", "vmlinuz-*")))
                 initrds = sorted(glob.glob(os.path.join(rootfs, "boot", "initrd.img-*")))
@@ -294,12 +310,6 @@ def build_image(release):
             with open(os.path.join(work, "recipe.json"), "w") as handle:
                 json.dump(dict(recipe(release), sources=sources,
                                kernel=os.path.basename(kernels[-1])), handle, indent=2)
-            if os.path.exists(target):
-                shutil.rmtree(target)
-            os.rename(work, target)
-    finally:
-        if os.path.exists(work):
-            shutil.rmtree(work, ignore_errors=True)
     return target
 
 
@@ -343,8 +353,7 @@ def build_qemu_root():
         return root
     require_tools("mmdebstrap", "unshare", "chroot")
     require_free_space(cache_root(), needed=GIB)
-    work = tempfile.mkdtemp(prefix=".build-qemu-", dir=cache_root())
-    try:
+    with build_dir(target, ".build-qemu-") as work:
         with step("unpack Debian %s's QEMU into %s (the host's QEMU %s has no CXL volatile memory)"
                   % (QEMU_ROOT_RELEASE, target, ".".join(map(str, host_qemu_version() or ("none",))))):
             sources = guest_apt_sources(QEMU_ROOT_RELEASE)
@@ -355,22 +364,12 @@ def build_qemu_root():
                        "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-exclude=/usr/share/man/*",
                        "--dpkgopt=path-exclude=/usr/share/locale/*",
                        QEMU_ROOT_RELEASE, os.path.join(work, "root")] + sources
-            with open(log_path, "w") as log:
-                result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False)
-            if result.returncode != 0:
-                raise TestbedError("mmdebstrap of the QEMU root failed (rc %d); last lines of %s:\n%s"
-                                   % (result.returncode, log_path, tail(log_path)))
+            run_mmdebstrap(command, log_path)
             version = subprocess.run(["chroot", os.path.join(work, "root"), "qemu-system-x86_64", "--version"],
                                      capture_output=True, text=True, check=True).stdout.splitlines()[0]
             with open(os.path.join(work, "recipe.json"), "w") as handle:
                 json.dump(dict(qemu_root_recipe(), sources=sources, qemu=version), handle, indent=2)
             say("  %s" % version)
-            if os.path.exists(target):
-                shutil.rmtree(target)
-            os.rename(work, target)
-    finally:
-        if os.path.exists(work):
-            shutil.rmtree(work, ignore_errors=True)
     return root
 
 

@@ -40,7 +40,7 @@ __metaclass__ = type
 import os
 
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size
-from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan
+from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan, _int
 
 MEMDEV_LIST_ARGS = ['list', '-M']
 ROOT_DECODER_LIST_ARGS = ['list', '-D', '-d', 'root']
@@ -53,15 +53,6 @@ AUTO_ONLINE_OFF = 'offline'
 
 # The kernel maps CXL regions in 256 MiB units per interleave way (the HDM decoder granularity).
 REGION_UNIT = 256 * 1024 * 1024
-
-
-def _int(value):
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class CxlState(object):
