@@ -309,6 +309,41 @@ class CommandMock(object):
         assert not missing, 'commands expected but not run: %s' % missing
 
 
+def run_main(module, input_args, root, tmp_path, run_command, missing=None, check=False, diff=False):
+    """Run module.main() with input_args against the fake tree at root; returns the result dict.
+
+    run_command(module, argv, **kwargs) -> (rc, stdout, stderr) answers every command the module runs;
+    the tools in missing are not found.
+    """
+    missing = set(missing or [])
+
+    def fake_run_command(self, args, **kwargs):
+        return run_command(self, args, **kwargs)
+
+    def get_bin_path(self, arg, required=False, opt_dirs=None):
+        if arg in missing:
+            if required:
+                self.fail_json(msg='Failed to find required executable "%s"' % arg)
+            return None
+        return '%s/%s' % (BIN_DIR, arg)
+
+    args = dict(input_args or {})
+    args['_ansible_check_mode'] = bool(check)
+    args['_ansible_diff'] = bool(diff)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_sysfs, 'DEFAULT_ROOT', root)
+        patch.setattr(_lock, 'LOCK_PATH', str(tmp_path / 'lock' / 'pmem-dax.lock'))
+        patch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
+        patch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
+        patch.setattr(basic.AnsibleModule, 'run_command', fake_run_command)
+        patch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
+        patch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode())
+        patch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
+        with pytest.raises(ModuleExit) as raised:
+            module.main()
+    return raised.value.result
+
+
 def run_case(module, case, tmp_path, hosts=None):
     """Run one case against the module's main() and check its result; returns the result dict."""
     host = case.get('host')
@@ -318,34 +353,9 @@ def run_case(module, case, tmp_path, hosts=None):
     root = str(tmp_path / 'root')
     build_host(root, host)
     commands = CommandMock(case, root, host)
-    missing = set(case.get('missing_bins') or [])
-
-    def run_command(self, args, **kwargs):
-        return commands(self, args, **kwargs)
-
-    def get_bin_path(self, arg, required=False, opt_dirs=None):
-        if arg in missing:
-            if required:
-                self.fail_json(msg='Failed to find required executable "%s"' % arg)
-            return None
-        return '%s/%s' % (BIN_DIR, arg)
-
     flags = case.get('flags') or {}
-    args = dict(case.get('input') or {})
-    args['_ansible_check_mode'] = bool(flags.get('check'))
-    args['_ansible_diff'] = bool(flags.get('diff'))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_sysfs, 'DEFAULT_ROOT', root)
-        patch.setattr(_lock, 'LOCK_PATH', str(tmp_path / 'lock' / 'pmem-dax.lock'))
-        patch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
-        patch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
-        patch.setattr(basic.AnsibleModule, 'run_command', run_command)
-        patch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
-        patch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode())
-        patch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
-        with pytest.raises(ModuleExit) as raised:
-            module.main()
-    result = raised.value.result
+    result = run_main(module, case.get('input'), root, tmp_path, commands,
+                      missing=case.get('missing_bins'), check=flags.get('check'), diff=flags.get('diff'))
     check_result(case, result)
     if not result.get('failed') or case.get('check_all_commands_on_failure', True):
         commands.check_all_run()
