@@ -260,6 +260,9 @@ def main():
         for index in range(args.runs):
             say('run %d of %d' % (index + 1, args.runs))
             bench.results['runs'].append(bench.one_run())
+            # Complete after every run, so a benchmark cut short still makes a report (--report-only).
+            bench.results.update(date=stamp.strftime('%Y-%m-%d %H:%M UTC'), load=sampler.samples,
+                                 machine=machine_facts(bench.guests, sampler, own_qemu=args.guests))
             with open(os.path.join(out, 'results.json'), 'w') as saved:
                 json.dump(bench.results, saved, indent=1)
     except BaseException:
