@@ -16,6 +16,8 @@ description:
   - Reports regions, namespaces, dax devices with their memory blocks, the memory block size, online memory
     per NUMA node and zone, the auto-online policy, memory tiers and the demotion switch, tool and kernel
     versions, the dax device model and whether the kernel can hot-remove memory.
+  - Also reports host facts around it that the tools do not (RV(host)): where ndctl and daxctl are and their
+    versions, udev rules that online hot-added memory behind daxctl's back, and the memory available.
   - Changes nothing on the host.
 author:
   - pmem.dax contributors (@pmem-dax)
@@ -24,7 +26,15 @@ requirements:
 extends_documentation_fragment:
   - pmem.dax.attributes
   - pmem.dax.attributes.info_module
-options: {}
+options:
+  require_tools:
+    description:
+      - V(true) fails when ndctl or daxctl is not installed.
+      - V(false) reports the missing tool in RV(host) instead (path V(null)) and returns what sysfs alone shows:
+        no regions, namespaces or dax devices, but the memory, tiers and kernel facts. A role can install the
+        tools after one call, without a separate probe.
+    type: bool
+    default: true
 seealso:
   - module: pmem.dax.pmem_namespace
   - module: pmem.dax.dax_mode
@@ -192,18 +202,41 @@ cxl:
     root_decoders: [{name: decoder0.0, size: 4294967296, free: 3221225472, volatile_capable: true}]
     regions: [{name: region0, type: ram, size: 1073741824, memdevs: [mem0], dax_devices: [dax0.0],
                online_blocks: 8, total_blocks: 8}]
+host:
+  description: Host facts around persistent memory that ndctl and daxctl do not report.
+  returned: always
+  type: dict
+  sample:
+    tools:
+      ndctl: {path: /usr/bin/ndctl, version: "76.1"}
+      daxctl: {path: /usr/bin/daxctl, version: "76.1"}
+    online_udev_rules: []
+    mem_available: 2466250752
+  contains:
+    tools:
+      description:
+        - For C(ndctl) and C(daxctl), the C(path) of the program and its C(version) (both V(null) when it is not
+          installed).
+      type: dict
+    online_udev_rules:
+      description:
+        - The udev rules files that online hot-added memory as soon as it appears (in the kernel's default zone,
+          before daxctl can choose one), as udev picks them; a rule masked by a link to C(/dev/null) in
+          C(/etc/udev/rules.d) does not count.
+      type: list
+      elements: path
+    mem_available:
+      description: MemAvailable from C(/proc/meminfo), in bytes.
+      type: int
 '''
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
 from ansible_collections.pmem.dax.plugins.module_utils._cxl import cxl_summary
+from ansible_collections.pmem.dax.plugins.module_utils._host import TOOLS, host_facts
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
-
-
-def tool_version(runner, tool):
-    return runner.run(tool, ['--version']).stdout.strip() or None
 
 
 def memory_summary(state):
@@ -232,16 +265,21 @@ def device_result(device):
 
 
 def main():
-    module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(require_tools=dict(type='bool', default=True)),
+                           supports_check_mode=True)
     runner = CliRunner(module)
     sysfs = Sysfs()
     try:
-        versions = {
-            'ndctl': tool_version(runner, 'ndctl'),
-            'daxctl': tool_version(runner, 'daxctl'),
-            'kernel': sysfs.kernel_release(),
-        }
-        state = HostState.read(runner, sysfs)
+        if module.params['require_tools']:
+            for tool in TOOLS:
+                runner.bin_path(tool)  # fails with "install the ... package" before anything runs
+        host = host_facts(runner, sysfs)
+        versions = dict((tool, host['tools'][tool]['version']) for tool in TOOLS)
+        versions['kernel'] = sysfs.kernel_release()
+        if all(host['tools'][tool]['path'] for tool in TOOLS):
+            state = HostState.read(runner, sysfs)
+        else:
+            state = HostState([], [], sysfs)
         cxl = cxl_summary(runner, sysfs)
     except CliError as exc:
         module.fail_json(msg=str(exc), **exc.to_dict())
@@ -258,6 +296,7 @@ def main():
         dax_model=state.dax_model,
         hotremove=sysfs.hotremove(),
         cxl=cxl,
+        host=host,
     )
 
 
