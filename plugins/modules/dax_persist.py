@@ -14,16 +14,16 @@ version_added: 0.1.0
 description:
   - System-ram mode does not survive a reboot, and the distributions' own C(daxctl.conf.d)/udev path is broken
     on Debian 12 and 13. This module manages the collection's own boot-time mechanism instead, used by the
-    P(pmem.dax.pmem_system_ram#role) role - a JSON config listing the namespaces to bring back (by name label, uuid as a
-    fallback, with their zone), the script that applies it, and a systemd oneshot unit that runs the script
-    early at boot.
+    P(pmem.dax.pmem_system_ram#role) role. It is a JSON config listing the namespaces to bring back (by name
+    label, uuid as a fallback, with their zone), the script that applies it, and a systemd oneshot unit that
+    runs the script early at boot.
   - O(state=present) adds the listed namespaces to the config or updates them, keeping every other entry, so
     runs with different lists add up. O(state=absent) drops the listed names. When no namespace is left, the
     unit is disabled and the unit, the script, the config and its directory are removed.
-  - The files are owned by root with modes that only let root change them (the script runs as root at boot):
-    config directory V(0700) (when the module creates it), config V(0600), script V(0600) (run as C(python3 <script>), so it needs no execute
-    bit), unit V(0644) (systemd's convention; it holds no secret). A file whose content, owner or mode differs is
-    rewritten atomically.
+  - The files are owned by root with modes that only let root change them, because the script runs as root at
+    boot. Config directory V(0700) (when the module creates it), config V(0600), script V(0600) (run as
+    C(python3 <script>), so it needs no execute bit), unit V(0644) (systemd's convention, it holds no secret).
+    A file whose content, owner or mode differs is rewritten atomically.
   - Runs only the C(systemctl) commands needed (C(daemon-reload) after a unit change, C(enable), C(disable)),
     as argument lists.
 author:

@@ -16,8 +16,8 @@ description:
   - Reports regions, namespaces, dax devices with their memory blocks, the memory block size, online memory
     per NUMA node and zone, the auto-online policy, memory tiers and the demotion switch, tool and kernel
     versions, the dax device model and whether the kernel can hot-remove memory.
-  - Also reports host facts around it that the tools do not (RV(host)): where ndctl and daxctl are and their
-    versions, udev rules that online hot-added memory behind daxctl's back, and the memory available.
+  - Also reports, in RV(host), host facts around it that the tools do not report. Where ndctl and daxctl are
+    and their versions, udev rules that online hot-added memory behind daxctl's back, and the memory available.
   - Changes nothing on the host.
 author:
   - pmem.dax contributors (@pmem-dax)
@@ -30,9 +30,9 @@ options:
   require_tools:
     description:
       - V(true) fails when ndctl or daxctl is not installed.
-      - V(false) reports the missing tool in RV(host) instead (path V(null)) and returns what sysfs alone shows:
-        no regions, namespaces or dax devices, but the memory, tiers and kernel facts. A role can install the
-        tools after one call, without a separate probe.
+      - V(false) reports the missing tool in RV(host) instead (path V(null)) and returns what sysfs alone shows.
+        That is no regions, namespaces or dax devices, but the memory, tiers and kernel facts. A role can install
+        the tools after one call, without a separate probe.
     type: bool
     default: true
 seealso:
