@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: system_ram_plan
+short_description: Plan of the pmem_system_ram role - targets, memory forecast per node, and what stops it
+version_added: 0.1.0
+description:
+  - The pure planning step of the P(pmem.dax.pmem_system_ram#role) role, from the role's condensed snapshot
+    of one host. Decides which namespaces the role acts on (the listed ones, or by default one named
+    namespace per region over its free space only, existing namespaces never touched), how much online
+    memory each brings or takes away per NUMA node, and every reason the change cannot be done.
+  - Reasons, checked before any change, each a message that says what to do. Nothing to turn into RAM;
+    a namespace that does not fit, exists with another size or mode, or is online in the other zone; a
+    movable:kernel ratio above O(max_movable_ratio) after the change; a removal that would leave less than
+    O(removal_reserve) available.
+author:
+  - pmem.dax contributors (@pmem-dax)
+options:
+  _input:
+    description:
+      - The role's snapshot of the host (C(nodes), C(block_size), C(regions) by name with C(free), C(namespaces)
+        and C(devices) by name label, C(hotremove)), as tasks/snapshot.yml of the role builds it.
+    type: dict
+    required: true
+  state:
+    description: V(present) or V(absent).
+    type: str
+    required: true
+  namespaces:
+    description: The role's O(pmem.dax.pmem_system_ram#role:pmem_system_ram_namespaces); empty for the default.
+    type: list
+    elements: dict
+    default: []
+  prefix:
+    description: Name prefix of the namespaces the role makes by default.
+    type: str
+    default: pmem-ram-
+  max_movable_ratio:
+    description: Ceiling of movable to kernel memory after the change; V(0) turns the check off.
+    type: float
+    default: 3
+  mem_available:
+    description: MemAvailable of the host in bytes (for the removal check).
+    type: int
+    default: 0
+  removal_reserve:
+    description: Memory (bytes or C(256m)) that must stay available after a removal.
+    type: str
+    default: 256m
+'''
+
+EXAMPLES = r'''
+- name: Plan
+  ansible.builtin.set_fact:
+    plan: "{{ snapshot | pmem.dax.system_ram_plan(state='present', namespaces=[], max_movable_ratio=3) }}"
+'''
+
+RETURN = r'''
+_value:
+  description: The plan.
+  type: dict
+  contains:
+    targets:
+      description:
+        - One per namespace acted on - name, movable, exists, mode (of its dax device, or null), region, node
+          (string), size (bytes, new namespaces only), delta (bytes of online memory the change adds, negative
+          for a removal; an upper bound for a new namespace), problem (or empty), namespace_done, memory_done.
+      type: list
+      elements: dict
+    forecast:
+      description: Memory per NUMA node (string keys) after the change, C(kernel) and C(movable) bytes.
+      type: dict
+    errors:
+      description: Why the change cannot be done, one message per reason; empty when it can.
+      type: list
+      elements: str
+'''
+
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.text.formatters import human_to_bytes
+from ansible.module_utils.six import string_types
+
+GIB = 1073741824
+MIB = 1048576
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _bytes(size):
+    return size if isinstance(size, int) else human_to_bytes(str(size))
+
+
+def default_items(snapshot, state, prefix):
+    """The role's own namespaces, plus for present one new namespace per region with two blocks free."""
+    block = _int(snapshot.get('block_size'))
+    owned = sorted(name for name in snapshot.get('namespaces', {}) if name.startswith(prefix))
+    items = [{'name': name} for name in owned]
+    if state == 'present':
+        for dev, region in sorted(snapshot.get('regions', {}).items()):
+            if prefix + dev not in snapshot.get('namespaces', {}) and _int(region.get('free')) >= 2 * block:
+                items.append({'name': prefix + dev, 'region': dev})
+    return items
+
+
+def _region_name(snapshot, item, namespace):
+    regions = snapshot.get('regions', {})
+    if namespace and 'region' in namespace:
+        return namespace['region']
+    if item.get('region') is not None:
+        return 'region' + re.sub('^region', '', str(item['region']))
+    if item.get('numa_node') is not None:
+        node = item['numa_node']
+        matches = [region for region in regions.values() if region.get('target_node') == node] + \
+                  [region for region in regions.values() if region.get('numa_node') == node]
+        return matches[0]['name'] if matches else ''
+    by_free = sorted(regions.values(), key=lambda region: _int(region.get('free')), reverse=True)
+    return by_free[0]['name'] if by_free else ''
+
+
+def plan_target(snapshot, item, state):
+    block = _int(snapshot.get('block_size'))
+    regions = snapshot.get('regions', {})
+    name = item['name']
+    namespace = snapshot.get('namespaces', {}).get(name)
+    device = snapshot.get('devices', {}).get(name)
+    movable = item.get('movable')
+    target = {'name': name, 'movable': True if movable is None else bool(movable), 'exists': namespace is not None,
+              'mode': device.get('mode') if device else None, 'size': None, 'problem': '', 'delta': 0}
+    region_name = _region_name(snapshot, item, namespace)
+    region = regions.get(region_name, {})
+    target['region'] = region_name
+    if device and 'target_node' in device:
+        node = device['target_node']
+    elif 'target_node' in region:
+        node = region['target_node']
+    else:
+        node = region.get('numa_node', -1)
+    target['node'] = str(node)
+
+    if state == 'absent':
+        target['delta'] = -_int(device.get('online_bytes')) if device else 0
+    elif namespace and item.get('size') is not None and namespace.get('raw_size') is not None \
+            and _bytes(item['size']) != _int(namespace['raw_size']):
+        target['problem'] = ('namespace %s exists with %s bytes, not %s: the role does not resize namespaces '
+                             '(remove it with state absent first)' % (name, namespace['raw_size'], _bytes(item['size'])))
+    elif device and device.get('mode') == 'system-ram':
+        target['delta'] = _int(device.get('total_bytes')) - _int(device.get('online_bytes'))
+        if device.get('movable') is not None and bool(device['movable']) != target['movable']:
+            target['problem'] = ('%s is online in the %s zone, not as asked (movable=%s): remove it with state absent '
+                                 'and add it again' % (name, 'Movable' if device['movable'] else 'Normal', target['movable']))
+    elif device:
+        target['delta'] = (_int(device.get('size')) // block) * block if block else 0
+    elif namespace:
+        target['problem'] = ('namespace %s is named %s but is in %s mode, not devdax: the role does not convert a '
+                             'namespace that may hold data' % (namespace.get('dev'), name, namespace.get('mode', '?')))
+    elif not region:
+        where = item['region'] if item.get('region') is not None else 'on NUMA node %s' % item.get('numa_node', '?')
+        target['problem'] = 'no region %s (regions: %s)' % (where, ', '.join(sorted(regions)))
+    else:
+        size = _bytes(item['size']) if item.get('size') is not None else _int(region.get('free'))
+        target['size'] = size
+        target['delta'] = ((size * 63 // 64) // block) * block if block else 0
+        if size > _int(region.get('free')):
+            target['problem'] = '%s has %s bytes free in one extent, %s asks for %s' % (
+                region_name, _int(region.get('free')), name, size)
+        elif size < 2 * block:
+            target['problem'] = ('%s (%s bytes) is smaller than two memory blocks of %s bytes: it would bring no memory'
+                                 % (name, size, block))
+    # What is already done needs no module call: each costs seconds on a busy or emulated host.
+    target['namespace_done'] = namespace is not None
+    target['memory_done'] = device is not None and device.get('mode') == 'system-ram' and target['delta'] == 0
+    return target
+
+
+def forecast(snapshot, targets):
+    nodes = dict((node, {'kernel': _int(memory.get('kernel')), 'movable': _int(memory.get('movable'))})
+                 for node, memory in snapshot.get('nodes', {}).items())
+    for target in targets:
+        memory = nodes.setdefault(target['node'], {'kernel': 0, 'movable': 0})
+        zone = 'movable' if target['movable'] else 'kernel'
+        memory[zone] += target['delta']
+    return nodes
+
+
+def plan_errors(snapshot, items, targets, nodes, state, prefix, max_movable_ratio, mem_available, removal_reserve):
+    errors = []
+    if state == 'present' and not items:
+        errors.append(
+            'No region has free space and no namespace is named %s*. Free space in a region (destroy namespaces you '
+            'no longer need), or list the namespaces in pmem_system_ram_namespaces. A region that shows one raw '
+            'namespace spanning it has no labels: initialise them once with the pmem.dax.pmem_namespace module '
+            '(init_labels=true, force=true; this wipes the region).' % prefix)
+    problems = [target['problem'] for target in targets if target['problem']]
+    if problems:
+        errors.append('Nothing was changed: %s.' % '; '.join(problems))
+    # The kernel keeps page tables, slab and other unmovable data in kernel zones; with too little of it
+    # against ZONE_MOVABLE, hosts run out of kernel memory while plenty is free.
+    movable = sum(memory['movable'] for memory in nodes.values())
+    kernel = sum(memory['kernel'] for memory in nodes.values())
+    if state == 'present' and max_movable_ratio > 0 and movable > max_movable_ratio * kernel:
+        errors.append(
+            'After the change this host would have %.1f GiB of movable memory against %.1f GiB of kernel memory, a '
+            'ratio of %.1f:1, above the limit of %g:1 (pmem_system_ram_max_movable_ratio). Add less (size), online '
+            'some of it as kernel memory (movable=false, which cannot be removed later), or raise the limit if you '
+            'know the workload.' % (movable / GIB, kernel / GIB, movable / max(kernel, 1), max_movable_ratio))
+    # Offlining migrates every page on the devices to other memory: without room for them the kernel retries
+    # until the timeout (kernel 6.1) or the OOM killer ends a process (6.12).
+    removed = abs(sum(target['delta'] for target in targets))
+    if state == 'absent' and snapshot.get('hotremove') and mem_available - removed < _bytes(removal_reserve):
+        errors.append(
+            'Removing %.1f GiB would leave %.1f MiB available (MemAvailable minus the memory to remove), less than '
+            'the %s reserve (pmem_system_ram_removal_reserve). Stop or shrink what uses the memory, then run the role '
+            'again.' % (removed / GIB, (mem_available - removed) / MIB, removal_reserve))
+    return errors
+
+
+def system_ram_plan(snapshot, state, namespaces=None, prefix='pmem-ram-', max_movable_ratio=3, mem_available=0,
+                    removal_reserve='256m'):
+    if not isinstance(snapshot, dict):
+        raise AnsibleFilterError('system_ram_plan: the input must be the role snapshot (a dict)')
+    if state not in ('present', 'absent'):
+        raise AnsibleFilterError('system_ram_plan: state must be present or absent, got %r' % (state,))
+    if not isinstance(prefix, string_types):
+        raise AnsibleFilterError('system_ram_plan: prefix must be a string')
+    try:
+        items = list(namespaces or []) or default_items(snapshot, state, prefix)
+        targets = []
+        errors = []
+        for item in items:
+            try:
+                targets.append(plan_target(snapshot, item, state))
+            except ValueError as exc:
+                errors.append('Nothing was changed: %s: size %r: %s.' % (item.get('name'), item.get('size'), exc))
+        nodes = forecast(snapshot, targets)
+        errors += plan_errors(snapshot, items, targets, nodes, state, prefix, float(max_movable_ratio or 0),
+                              _int(mem_available), removal_reserve)
+    except ValueError as exc:
+        raise AnsibleFilterError('system_ram_plan: %s' % exc)
+    return {'targets': targets, 'forecast': nodes, 'errors': errors}
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'system_ram_plan': system_ram_plan}

@@ -1,0 +1,54 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""system_ram_plan: the cases are data in test_system_ram_plan.yaml.
+
+A case: ``id``; ``snapshot`` (a name from ``snapshots``) with optional ``snapshot_update`` (merged into it,
+one level deep per key); ``args`` (keyword arguments of the filter); then what must hold: ``targets`` (a list,
+each the keys that must be equal in that target, same length), ``forecast`` (equal), ``errors`` (a list of
+strings, each contained in the error at that position, same length; default: no error).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import copy
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.pmem.dax.plugins.filter.system_ram_plan import FilterModule
+
+with open(os.path.splitext(__file__)[0] + '.yaml') as handle:
+    SPEC = yaml.safe_load(handle)
+
+PLAN = FilterModule().filters()['system_ram_plan']
+
+
+def snapshot_of(case):
+    snapshot = copy.deepcopy(SPEC['snapshots'][case['snapshot']])
+    for key, value in (case.get('snapshot_update') or {}).items():
+        if isinstance(value, dict) and isinstance(snapshot.get(key), dict):
+            snapshot[key].update(value)
+        else:
+            snapshot[key] = value
+    return snapshot
+
+
+@pytest.mark.parametrize('case', SPEC['test_cases'], ids=[case['id'] for case in SPEC['test_cases']])
+def test_system_ram_plan(case):
+    plan = PLAN(snapshot_of(case), **case['args'])
+    if 'targets' in case:
+        assert len(plan['targets']) == len(case['targets']), plan['targets']
+        for target, expected in zip(plan['targets'], case['targets']):
+            for key, value in expected.items():
+                assert target[key] == value, '%s: %s: expected %r, got %r' % (target['name'], key, value, target[key])
+    if 'forecast' in case:
+        assert plan['forecast'] == case['forecast']
+    expected_errors = case.get('errors') or []
+    assert len(plan['errors']) == len(expected_errors), plan['errors']
+    for error, wanted in zip(plan['errors'], expected_errors):
+        assert wanted in error, '%r not in %r' % (wanted, error)
