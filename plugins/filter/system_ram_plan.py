@@ -33,7 +33,7 @@ options:
     type: str
     required: true
   namespaces:
-    description: The role's O(pmem.dax.pmem_system_ram#role:pmem_system_ram_namespaces); empty for the default.
+    description: The role's O(pmem.dax.pmem_system_ram#role:main:pmem_system_ram_namespaces); empty for the default.
     type: list
     elements: dict
     default: []
