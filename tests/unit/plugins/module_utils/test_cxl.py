@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import parse_json_list
-from ansible_collections.pmem.dax.plugins.module_utils._cxl import CxlState, goal_reached, plan_region
+from ansible_collections.pmem.dax.plugins.module_utils._cxl import CxlState, cxl_summary, goal_reached, plan_region
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, '..', '..', 'fixtures', 'trixie-cxl')
@@ -99,3 +100,28 @@ def test_several_decoders_ask_which_memdevs_they_reach():
     assert [argv for argv in plan.commands if argv[0] == 'cxl'] == [
         ['cxl', 'create-region', '-t', 'ram', '-d', 'decoder0.0', '-m', 'mem0'],
         ['cxl', 'create-region', '-t', 'ram', '-d', 'decoder0.1', '-m', 'mem1']]
+
+
+class _Module(object):
+    def __init__(self, has_cxl):
+        self.has_cxl = has_cxl
+
+    def get_bin_path(self, tool, required=False):
+        return '/usr/bin/cxl' if self.has_cxl else None
+
+
+@pytest.mark.parametrize('bus, tool, available', [(True, True, True), (False, True, False), (True, False, False)])
+def test_pmem_info_section(tmp_path, bus, tool, available):
+    if bus:
+        os.makedirs(str(tmp_path / 'sys' / 'bus' / 'cxl'))
+    runner = FixtureRunner('05-create-auto-online')
+    runner.module = _Module(tool)
+    summary = cxl_summary(runner, Sysfs(root=str(tmp_path)))
+    assert summary['available'] == available
+    if available:
+        assert summary['regions'] == [{
+            'name': 'region0', 'type': 'ram', 'size': 1073741824, 'memdevs': ['mem0'], 'dax_devices': ['dax0.0'],
+            'interleave_ways': 1, 'decode_state': 'commit', 'online_blocks': 8, 'total_blocks': 8}]
+        assert summary['memdevs'][0]['free'] == 0
+    else:
+        assert summary['regions'] == [] and runner.asked == []
