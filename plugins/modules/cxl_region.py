@@ -175,12 +175,21 @@ def region_result(cxl, summaries):
     return result
 
 
+def hot_plugged(region):
+    """kmem has added the region's memory: its dax device is in system-ram mode with memory blocks."""
+    return bool(region['devices']) and all(
+        device.get('mode') == 'system-ram' and (device.get('total_memblocks') or 0) > 0
+        for device in region['devices'])
+
+
 def wait_for_region(runner, desired):
-    """Re-read until the region and its dax device show (or SETTLE_SECONDS pass)."""
+    """Re-read until the regions asked for are there and kmem has hot-plugged their memory (or
+    SETTLE_SECONDS pass). cxl create-region returns before that: the dax device and kmem's probe follow
+    asynchronously, and kmem reads auto_online_blocks only then, so the policy is restored after this."""
     deadline = time.time() + SETTLE_SECONDS
     while True:
         cxl = CxlState.read(runner)
-        settled = all(region['dax_devices'] for region in cxl.regions if region['type'] == 'ram')
+        settled = all(hot_plugged(region) for region in cxl.regions if region['type'] == 'ram')
         if (goal_reached(cxl, desired) and settled) or time.time() >= deadline:
             return cxl
         time.sleep(1)
@@ -228,6 +237,7 @@ def main():
                 data = action.data
                 if action.name == 'restore_auto_online':
                     data = policy_before
+                    wait_for_region(runner, desired)
                 if argv[0] == 'tee':
                     argv = ['tee', sysfs.path(argv[1])]
                 outcome = runner.run_change(argv[0], argv[1:], data=data)
