@@ -28,7 +28,7 @@ MODULE_TARGETS = ('pmem_namespace', 'dax_mode', 'dax_memory', 'pmem_info')
 
 
 def load_cases(path=CASES_FILE):
-    """The parsed case file: {hosts: {...}, cases: [...], faults: [...]}."""
+    """The parsed case file: {status: text, hosts: {...}, cases: [...], faults: [...]}."""
     with io.open(path, encoding='utf-8') as handle:
         return yaml.safe_load(handle)
 
@@ -80,9 +80,10 @@ def render(spec):
         'must not differ. The Molecule scenario prints the same table with the message each case really',
         'produced (`build/logs/reliability-table.md` when run through `scripts/test molecule reliability`).',
         '',
-        '## Hosts',
-        '',
     ]
+    if spec.get('status'):
+        lines += ['**Status:** %s' % _cell(spec['status']), '']
+    lines += ['## Hosts', '']
     for name, host in sorted((spec.get('hosts') or {}).items()):
         lines.append('- `%s`: %s' % (name, _cell(host.get('description', ''))))
     lines += [
