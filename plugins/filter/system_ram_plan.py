@@ -86,7 +86,6 @@ import re
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.formatters import human_to_bytes
-from ansible.module_utils.six import string_types
 
 GIB = 1073741824
 MIB = 1048576
@@ -233,7 +232,7 @@ def system_ram_plan(snapshot, state, namespaces=None, prefix='pmem-ram-', max_mo
         raise AnsibleFilterError('system_ram_plan: the input must be the role snapshot (a dict)')
     if state not in ('present', 'absent'):
         raise AnsibleFilterError('system_ram_plan: state must be present or absent, got %r' % (state,))
-    if not isinstance(prefix, string_types):
+    if not isinstance(prefix, str):
         raise AnsibleFilterError('system_ram_plan: prefix must be a string')
     try:
         items = list(namespaces or []) or default_items(snapshot, state, prefix)
