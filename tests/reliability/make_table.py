@@ -55,15 +55,18 @@ def _arguments(case):
     return ', '.join(parts)
 
 
-def _tested_in(case):
+def _tested_in(case, hosts):
     places = []
-    if 'unit' in where(case):
+    by_hand = '' if hosts[case['host']].get('ci', True) else ', phase "%s", run by hand, not in CI' % case['host']
+    if 'unit' in where(case) and case['target'] == 'role':
+        places.append('unit (the role\'s planner pmem.dax.system_ram_plan on the role\'s snapshot of the host)')
+    elif 'unit' in where(case):
         places.append('unit (Debian 12 and 13 recorded hosts)')
     if 'guest' in where(case) and case.get('together'):
-        places.append('Molecule `reliability` (Debian 12 and 13 guests; one role run with the other "%s" cases)'
-                      % case['together'])
+        places.append('Molecule `reliability` (Debian 12 and 13 guests; one role run with the other "%s" cases%s)'
+                      % (case['together'], by_hand))
     elif 'guest' in where(case):
-        places.append('Molecule `reliability` (Debian 12 and 13 guests)')
+        places.append('Molecule `reliability` (Debian 12 and 13 guests%s)' % by_hand)
     return '; '.join(places)
 
 
@@ -96,7 +99,7 @@ def render(spec):
     for case in spec.get('cases') or []:
         lines.append('| %s | %s | %s | %s | %s | `%s` | %s |' % (
             case['id'], _cell(case['kind']), case['target'], _cell(_arguments(case)), case['host'],
-            _cell(case['expect']).replace('`', "'"), _tested_in(case)))
+            _cell(case['expect']).replace('`', "'"), _tested_in(case, spec['hosts'])))
     lines += [
         '',
         '## Faults: nothing lost, and a rerun converges',

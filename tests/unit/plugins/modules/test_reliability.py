@@ -19,6 +19,7 @@ import re
 
 import pytest
 
+from ansible_collections.pmem.dax.plugins.filter.system_ram_plan import system_ram_plan
 from ansible_collections.pmem.dax.tests.reliability import make_table
 from ansible_collections.pmem.dax.tests.unit.plugins.modules.uthelper import (
     BIN_DIR,
@@ -34,7 +35,7 @@ READ_ONLY = ('list', '--version')
 def unit_runs():
     runs = []
     for case in SPEC['cases']:
-        if 'unit' not in make_table.where(case):
+        if 'unit' not in make_table.where(case) or case['target'] == 'role':
             continue
         for fixture in SPEC['hosts'][case['host']]['unit']:
             runs.append(pytest.param(case, fixture, id='%s@%s' % (case['id'], fixture.split('/')[0])))
@@ -79,6 +80,23 @@ def test_bad_input_fails_before_any_change(case, fixture, tmp_path):
         '%s: message %r does not match %r' % (case['id'], result['msg'], case['expect'])
 
 
+@pytest.mark.parametrize('case', [case for case in SPEC['cases']
+                                  if case['target'] == 'role' and 'unit' in make_table.where(case)],
+                         ids=lambda case: case['id'])
+def test_role_plan_refuses(case):
+    """A role case the role's planner refuses, on the role's snapshot of the case's host: the role stops at
+    its plan check, before any change, with these errors as its message."""
+    variables = case['args']
+    plan = system_ram_plan(SPEC['hosts'][case['host']]['role_snapshot'],
+                           state=variables.get('pmem_system_ram_state', 'present'),
+                           namespaces=variables.get('pmem_system_ram_namespaces', []),
+                           max_movable_ratio=variables.get('pmem_system_ram_max_movable_ratio', 3),
+                           mem_available=2 << 30)
+    message = ' '.join(plan['errors'])
+    assert re.search(case['expect'], message), \
+        '%s: message %r does not match %r' % (case['id'], message, case['expect'])
+
+
 def test_cases_are_well_formed():
     ids = [case['id'] for case in SPEC['cases']] + [fault['id'] for fault in SPEC.get('faults') or []]
     assert len(ids) == len(set(ids)), 'duplicate ids'
@@ -89,7 +107,8 @@ def test_cases_are_well_formed():
         assert case['target'] in make_table.MODULE_TARGETS + ('role',), case['id']
         assert case['host'] in SPEC['hosts'], case['id']
         assert set(make_table.where(case)) <= {'unit', 'guest'}, case['id']
-        assert not (case['target'] == 'role' and 'unit' in make_table.where(case)), case['id']
+        assert not (case['target'] == 'role' and 'unit' in make_table.where(case) and 'role_snapshot'
+                    not in SPEC['hosts'][case['host']]), case['id']
         re.compile(case['expect'])
 
 
