@@ -42,12 +42,12 @@ import os
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan, _int
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import AUTO_ONLINE_PATH
 
 MEMDEV_LIST_ARGS = ['list', '-M']
 ROOT_DECODER_LIST_ARGS = ['list', '-D', '-d', 'root']
 REGION_LIST_ARGS = ['list', '-R', '-X', '-T']
 
-AUTO_ONLINE_PATH = '/sys/devices/system/memory/auto_online_blocks'
 # auto_online_blocks value that makes kmem put the new region's memory where it was asked for.
 AUTO_ONLINE_POLICY = {(True, True): 'online_movable', (True, False): 'online_kernel'}
 AUTO_ONLINE_OFF = 'offline'

@@ -29,7 +29,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, Cli
 from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import Action, HostState, Plan
-from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs, validate_dax
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import AUTO_ONLINE_PATH, Sysfs, validate_dax
 
 ZONE_MOVABLE = 'Movable'
 ZONE_NORMAL = 'Normal'
@@ -40,7 +40,6 @@ ONLINE_COMMAND = {ZONE_MOVABLE: 'online_movable', ZONE_NORMAL: 'online_kernel'}
 MODE_SYSTEM_RAM = 'system-ram'
 MODE_DEVDAX = 'devdax'
 
-AUTO_ONLINE_PATH = '/sys/devices/system/memory/auto_online_blocks'
 AUTO_ONLINE_OFF = 'offline'
 
 # After offlining, the host has (free memory now - bytes offlined) free, whichever node the pages in

@@ -68,6 +68,11 @@ DRIVER_MODES = {'kmem': 'system-ram', 'device_dax': 'devdax'}
 DEFAULT_ROOT = '/'
 
 
+# Files other layers write (with tee) as well as read: named once here, the layer that owns sysfs paths.
+AUTO_ONLINE_PATH = '/sys/devices/system/memory/auto_online_blocks'
+DEMOTION_PATH = '/sys/kernel/mm/numa/demotion_enabled'
+
+
 class NameError_(ValueError):
     """A device or region name that does not look like one; never let it reach a path or command."""
 
@@ -199,7 +204,7 @@ class Sysfs(object):
             return None
 
     def auto_online_blocks(self):
-        return self.read('sys/devices/system/memory/auto_online_blocks')
+        return self.read(AUTO_ONLINE_PATH)
 
     def memory_block_indices(self):
         indices = []
@@ -327,7 +332,7 @@ class Sysfs(object):
         return sorted(tiers, key=lambda tier: tier['tier'])
 
     def demotion_enabled(self):
-        text = self.read('sys/kernel/mm/numa/demotion_enabled')
+        text = self.read(DEMOTION_PATH)
         if text is None:
             return None
         return text.lower() in ('true', '1', 'y', 'yes')

@@ -156,7 +156,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._cxl import (
 )
 from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
-from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import AUTO_ONLINE_PATH, Sysfs
 
 LOCK_TIMEOUT = 300
 # A new region's dax device and memory blocks appear asynchronously after create-region returns.
@@ -246,7 +246,7 @@ def main():
                     if action.name == 'hold_auto_online':
                         break
             if policy_before and sysfs.auto_online_blocks() != policy_before:
-                runner.run_change('tee', [sysfs.path('/sys/devices/system/memory/auto_online_blocks')],
+                runner.run_change('tee', [sysfs.path(AUTO_ONLINE_PATH)],
                                   data=policy_before)
             cxl = wait_for_region(runner, desired)
     except CliError as exc:

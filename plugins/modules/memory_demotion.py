@@ -54,9 +54,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliRunner
-from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
-
-DEMOTION_PATH = 'sys/kernel/mm/numa/demotion_enabled'
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import DEMOTION_PATH, Sysfs
 
 
 def main():
@@ -65,7 +63,7 @@ def main():
     sysfs = Sysfs()
     current = sysfs.demotion_enabled()
     if current is None:
-        module.fail_json(msg='this kernel has no /%s (memory tiering and page demotion came with Linux 5.15/6.1): '
+        module.fail_json(msg='this kernel has no %s (memory tiering and page demotion came with Linux 5.15/6.1): '
                              'boot a newer kernel, or leave demotion alone' % DEMOTION_PATH, commands=[])
     changed = current != wanted
     diff = {'before': {'demotion_enabled': current}, 'after': {'demotion_enabled': wanted}}
@@ -74,11 +72,11 @@ def main():
         # Like every sysfs write of the collection: tee with the value on stdin, an argument list, no shell.
         result = runner.run_change('tee', [sysfs.path(DEMOTION_PATH)], data='true' if wanted else 'false')
         if sysfs.demotion_enabled() != wanted:
-            module.fail_json(msg='could not set /%s to %s (rc %s): %s'
+            module.fail_json(msg='could not set %s to %s (rc %s): %s'
                                  % (DEMOTION_PATH, str(wanted).lower(), result.rc, result.stderr.strip() or 'no output'),
-                             commands=[['tee', '/' + DEMOTION_PATH]])
+                             commands=[['tee', DEMOTION_PATH]])
     module.exit_json(changed=changed, demotion_enabled=wanted, diff=diff,
-                     commands=[['tee', '/' + DEMOTION_PATH]] if changed else [])
+                     commands=[['tee', DEMOTION_PATH]] if changed else [])
 
 
 if __name__ == '__main__':
