@@ -6,6 +6,7 @@
     pmemtb.py up --state DIR --guest NAME[:release] [--guest ...] | --guests N
     pmemtb.py ssh --state DIR NAME -- cmd ...
     pmemtb.py reboot --state DIR [--guest NAME]
+    pmemtb.py restart --state DIR [--guest NAME]
     pmemtb.py down --state DIR | --all
 
 Python 3 standard library only; runs with the host's python3. See README.md.
@@ -574,12 +575,17 @@ class Guest:
             with open(self.nvdimm_path(index), "wb") as handle:
                 handle.truncate(self.nvdimm_gib * GIB + LABEL_SIZE)
 
-    def start(self, attempts=5):
-        """Start QEMU; a port taken between probe and bind makes QEMU exit, so try another."""
-        for dummy in range(attempts):
-            self.port = free_port()
+    def start(self, attempts=5, keep_port=False):
+        """Start QEMU; a port taken between probe and bind makes QEMU exit, so try another (unless
+        keep_port: a restarted guest keeps the port its inventory names)."""
+        for dummy in range(1 if keep_port else attempts):
+            if not keep_port:
+                self.port = free_port()
             if os.path.exists(self.console):
-                os.unlink(self.console)
+                if keep_port:  # a restart: keep the last boot's console for whoever debugs it
+                    os.replace(self.console, self.console + ".previous")
+                else:
+                    os.unlink(self.console)
             with open(os.path.join(self.dir, "qemu.log"), "w") as log:
                 # Own session: a Ctrl-C in the caller's terminal after `up` returned must not kill it.
                 process = subprocess.Popen(self.launch_command(), stdin=subprocess.DEVNULL, stdout=log,
@@ -591,7 +597,7 @@ class Guest:
                 return
             self.unregister()
             output = tail(os.path.join(self.dir, "qemu.log"))
-            if "hostfwd" not in output and "forwarding" not in output:
+            if keep_port or ("hostfwd" not in output and "forwarding" not in output):
                 raise TestbedError("QEMU for %s exited at once:\n%s" % (self.name, output))
         raise TestbedError("no free port for %s after %d attempts" % (self.name, attempts))
 
@@ -615,6 +621,15 @@ class Guest:
 
     def stop(self, grace=10.0):
         """Kill QEMU (only if the pid still is this guest) and delete its disk and NVDIMM files."""
+        self.kill(grace)
+        for path in [self.disk, os.path.join(self.dir, "qemu.pid")] + glob.glob(
+                os.path.join(self.dir, "nvdimm*.img")):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self.unregister()
+
+    def kill(self, grace=10.0):
+        """End QEMU (only if the pid still is this guest), SIGTERM first; its files stay."""
         if self.is_running():
             os.kill(self.pid, signal.SIGTERM)
             deadline = time.monotonic() + grace
@@ -627,10 +642,20 @@ class Guest:
                     reap(self.pid)
                     time.sleep(0.1)
             reap(self.pid)
-        for path in [self.disk, os.path.join(self.dir, "qemu.pid")] + glob.glob(
-                os.path.join(self.dir, "nvdimm*.img")):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+
+    def power_off(self, timeout):
+        """Shut the guest down (QEMU exits when it powers off); pull the plug if it has not within
+        timeout. Disk and NVDIMM files stay, so the guest can be started again on them."""
+        # The connection drops when the guest goes down; that is the expected outcome.
+        with contextlib.suppress(TestbedError):
+            self.run("systemctl poweroff", timeout=30, check=False, attempts=1)
+        deadline = time.monotonic() + timeout
+        while self.is_running() and time.monotonic() < deadline:
+            reap(self.pid)
+            time.sleep(1)
+        if self.is_running():
+            say("  %s: still running %d s after poweroff, stopping QEMU" % (self.name, timeout))
+        self.kill()
         self.unregister()
 
     # ---- SSH
@@ -921,6 +946,30 @@ def cmd_reboot(args):
         for_each(guests, reboot)
 
 
+def cmd_restart(args):
+    """A cold boot: the guest powers off, QEMU exits, and the same command line starts again on the same
+    disk and NVDIMM files (the CXL memdev's backend is RAM: its contents are gone, as on a real host).
+    Emulated devices are reset, unlike on a warm reboot, so the CXL memdev probes again."""
+    state = os.path.abspath(args.state)
+    every = load_guests(state)
+    guests = select(every, args.guest)
+
+    def restart(guest):
+        if not guest.is_running():
+            raise TestbedError("%s is not running: bring it up with `pmemtb.py up`" % guest.name)
+        timed(guest.name + " powered off", guest.power_off, args.timeout)
+        try:
+            guest.start(keep_port=True)
+            timed(guest.name + " answers SSH after the cold boot", guest.wait_for_ssh, args.timeout)
+            if guest.cxl_gib:
+                timed(guest.name + " lists its CXL memdev", guest.wait_for_cxl)
+        finally:
+            write_state(state, every)  # the new pid, so `down` finds this QEMU whatever happens
+
+    with step("restart (power off, boot again) %s" % ", ".join(guest.name for guest in guests)):
+        for_each(guests, restart)
+
+
 def cmd_ssh(args):
     guest = select(load_guests(args.state), [args.name])[0]
     remote = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -983,6 +1032,14 @@ def parse_args(argv):
     reboot.add_argument("--guest", action="append", metavar="NAME")
     reboot.add_argument("--timeout", type=int, default=900)
     reboot.set_defaults(func=cmd_reboot)
+
+    restart = commands.add_parser("restart", help="power guests off and boot them again on the same "
+                                  "disks (a cold boot: emulated devices are reset) and wait for SSH")
+    restart.add_argument("--state", required=True)
+    restart.add_argument("--guest", action="append", metavar="NAME")
+    restart.add_argument("--timeout", type=int, default=900,
+                         help="seconds to wait for the power-off, then for SSH (default %(default)s)")
+    restart.set_defaults(func=cmd_restart)
 
     ssh = commands.add_parser("ssh", help="run a command in a guest (or a shell)")
     ssh.add_argument("--state", required=True)
