@@ -9,17 +9,19 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: dax_persist
-short_description: Keep persistent memory namespaces as system RAM across reboots
+short_description: Keep persistent memory namespaces and CXL RAM regions as system RAM across reboots
 version_added: 0.1.0
 description:
   - System-ram mode does not survive a reboot, and the distributions' own C(daxctl.conf.d)/udev path is broken
     on Debian 12 and 13. This module manages the collection's own boot-time mechanism instead, used by the
     P(pmem.dax.pmem_system_ram#role) role. It is a JSON config listing the namespaces to bring back (by name
-    label, uuid as a fallback, with their zone), the script that applies it, and a systemd oneshot unit that
-    runs the script early at boot.
-  - O(state=present) adds the listed namespaces to the config or updates them, keeping every other entry, so
-    runs with different lists add up. O(state=absent) drops the listed names. When no namespace is left, the
-    unit is disabled and the unit, the script, the config and its directory are removed.
+    label, uuid as a fallback, with their zone) and the CXL RAM regions to create again (by their memdevs,
+    with size and zone), the script that applies it, and a systemd oneshot unit that runs the script early at
+    boot.
+  - O(state=present) adds the listed namespaces and CXL regions to the config or updates them, keeping every
+    other entry, so runs with different lists add up. O(state=absent) drops the listed names and memdev sets.
+    When no entry is left, the unit is disabled and the unit, the script, the config and its directory are
+    removed.
   - The files are owned by root with modes that only let root change them, because the script runs as root at
     boot. Config directory V(0700) (when the module creates it), config V(0600), script V(0600) (run as
     C(python3 <script>), so it needs no execute bit), unit V(0644) (systemd's convention, it holds no secret).
@@ -54,6 +56,28 @@ options:
       uuid:
         description: Namespace uuid, used at boot when no namespace carries the name.
         type: str
+      movable:
+        description: V(true) onlines the memory in ZONE_MOVABLE at boot, V(false) in ZONE_NORMAL.
+        type: bool
+        default: true
+  cxl_regions:
+    description:
+      - The CXL RAM regions to add, update or drop. A CXL RAM region does not survive a reboot (its decoders
+        are programmed by the kernel at run time), so the boot script creates each one again over its memdevs
+        (C(cxl create-region)), with the auto-online policy set to the zone asked for, and brings its memory
+        online. An entry is identified by its set of memdevs.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      memdevs:
+        description: The CXL memdevs of the region (C(mem0), ...), interleaved in this order.
+        type: list
+        elements: str
+        required: true
+      size:
+        description: Size of the region in bytes; omitted (or V(0)) means all RAM capacity of the memdevs.
+        type: int
       movable:
         description: V(true) onlines the memory in ZONE_MOVABLE at boot, V(false) in ZONE_NORMAL.
         type: bool
@@ -102,6 +126,13 @@ EXAMPLES = r'''
     script: "{{ lookup('ansible.builtin.file', 'pmem-dax-system-ram.py', rstrip=false) }}"
     unit: "{{ lookup('ansible.builtin.template', 'pmem-dax-system-ram.service.j2') }}"
 
+- name: Create the CXL RAM region over mem0 again at every boot, its memory movable
+  pmem.dax.dax_persist:
+    cxl_regions:
+      - {memdevs: [mem0], movable: true}
+    script: "{{ lookup('ansible.builtin.file', 'pmem-dax-system-ram.py', rstrip=false) }}"
+    unit: "{{ lookup('ansible.builtin.template', 'pmem-dax-system-ram.service.j2') }}"
+
 - name: Stop bringing it back (removes the unit with the last namespace)
   pmem.dax.dax_persist:
     state: absent
@@ -111,11 +142,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 config:
-  description: The config after the task (in check mode, the one it would write); no namespace means none is kept.
+  description:
+    - The config after the task (in check mode, the one it would write); no namespace means none is kept.
+    - C(cxl_regions) appears only while the config lists one.
   returned: success
   type: dict
   sample:
     namespaces: [{name: db-ram, uuid: 9d6b9d3c-0a55-4a4e-9c7c-1c0f4b1e5f6a, movable: true}]
+    cxl_regions: [{memdevs: [mem0], size: null, movable: true}]
     demotion: null
     wait_seconds: 300
 files:
@@ -150,6 +184,7 @@ CONFIG_DIR_MODE = 0o700
 MODES = {'config': 0o600, 'script': 0o600, 'unit': 0o644}
 UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z')
 UNIT_RE = re.compile(r'^[A-Za-z0-9:_.@-]+\.service\Z')
+MEMDEV_RE = re.compile(r'^mem[0-9]+\Z')
 
 
 def validate(module):
@@ -160,6 +195,14 @@ def validate(module):
             module.fail_json(msg='namespace name %r: a name label has 1 to 63 printable characters' % (name,))
         if item.get('uuid') and not UUID_RE.match(item['uuid']):
             module.fail_json(msg='namespace %s: uuid %r does not look like a uuid' % (name, item['uuid']))
+    for item in params['cxl_regions']:
+        bad = [name for name in item['memdevs'] if not MEMDEV_RE.match(name or '')]
+        if not item['memdevs'] or bad or len(set(item['memdevs'])) != len(item['memdevs']):
+            module.fail_json(msg='cxl_regions: memdevs %r: give each CXL memdev (mem0, mem1, ...) once'
+                                 % (item['memdevs'],))
+        if item.get('size') is not None and item['size'] < 0:
+            module.fail_json(msg='cxl_regions %s: size must be 0 or more, got %d'
+                                 % (','.join(item['memdevs']), item['size']))
     for key in ('config_path', 'script_path', 'unit_path'):
         path = params[key]
         if not os.path.isabs(path) or '..' in path.split('/'):
@@ -179,20 +222,34 @@ def read_text(path):
         return None
 
 
+def merge_entries(existing, wanted, key, state):
+    """existing with the wanted entries replaced in place or appended (present), or dropped (absent)."""
+    entries = [dict(entry) for entry in existing]
+    keys = set(key(item) for item in wanted)
+    if state == 'absent':
+        return [entry for entry in entries if key(entry) not in keys]
+    by_key = dict((key(item), item) for item in wanted)
+    entries = [by_key.pop(key(entry), entry) for entry in entries]
+    return entries + [item for item in wanted if key(item) in by_key]
+
+
 def desired_config(existing, params):
     """The existing config with the listed namespaces added/updated (present) or dropped (absent), in place."""
-    entries = [dict(entry) for entry in existing.get('namespaces') or [] if isinstance(entry, dict) and entry.get('name')]
-    wanted = [{'name': item['name'], 'uuid': item.get('uuid'), 'movable': item['movable']}
-              for item in params['namespaces']]
-    names = set(item['name'] for item in wanted)
-    if params['state'] == 'absent':
-        entries = [entry for entry in entries if entry['name'] not in names]
-    else:
-        by_name = dict((item['name'], item) for item in wanted)
-        entries = [by_name.pop(entry['name'], entry) for entry in entries]
-        entries += [item for item in wanted if item['name'] in by_name]
+    entries = merge_entries(
+        [entry for entry in existing.get('namespaces') or [] if isinstance(entry, dict) and entry.get('name')],
+        [{'name': item['name'], 'uuid': item.get('uuid'), 'movable': item['movable']} for item in params['namespaces']],
+        lambda entry: entry['name'], params['state'])
     demotion = params['demotion'] if params['demotion'] is not None else existing.get('demotion')
-    return {'namespaces': entries, 'demotion': demotion, 'wait_seconds': params['wait_seconds']}
+    config = {'namespaces': entries, 'demotion': demotion, 'wait_seconds': params['wait_seconds']}
+    regions = merge_entries(
+        [entry for entry in existing.get('cxl_regions') or [] if isinstance(entry, dict) and entry.get('memdevs')],
+        [{'memdevs': list(item['memdevs']), 'size': item.get('size') or None, 'movable': item['movable']}
+         for item in params['cxl_regions']],
+        lambda entry: tuple(sorted(entry['memdevs'])), params['state'])
+    # Only a config that lists CXL regions has the key: the config of a host without them stays as it was.
+    if regions:
+        config['cxl_regions'] = regions
+    return config
 
 
 def render(config):
@@ -237,6 +294,11 @@ def main():
                 uuid=dict(type='str'),
                 movable=dict(type='bool', default=True),
             )),
+            cxl_regions=dict(type='list', elements='dict', default=[], options=dict(
+                memdevs=dict(type='list', elements='str', required=True),
+                size=dict(type='int'),
+                movable=dict(type='bool', default=True),
+            )),
             demotion=dict(type='bool'),
             wait_seconds=dict(type='int', default=300),
             script=dict(type='str'),
@@ -268,7 +330,7 @@ def main():
     if not isinstance(existing, dict):
         existing = {}
     config = desired_config(existing, params)
-    needed = bool(config['namespaces'])
+    needed = bool(config['namespaces'] or config.get('cxl_regions'))
     for key in ('script', 'unit'):
         if needed and params[key] is None and not os.path.isfile(paths[key]):
             module.fail_json(msg='%s is not installed yet (%s): give its text in %s' % (key, host_paths[key], key))

@@ -7,7 +7,10 @@
 System-ram mode does not survive a reboot, and the distributions' own udev/daxctl.conf.d path is broken
 (bookworm's rule runs an unknown option, trixie's wants a service nobody ships). This script, run by
 pmem-dax-system-ram.service, reads the role's config and turns each listed namespace (found by its name
-label, or by uuid) back into online system RAM in the zone the role chose. Installed by Ansible: do not edit.
+label, or by uuid) back into online system RAM in the zone the role chose. CXL RAM regions do not survive a
+reboot at all: each listed one is created again over its memdevs (cxl create-region), with the auto-online
+policy set to the zone the role chose, since kmem onlines a new CXL region's memory by itself.
+Installed by Ansible: do not edit.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -21,6 +24,10 @@ import time
 CONFIG = "/etc/pmem-dax/system-ram.json"
 AUTO_ONLINE = "/sys/devices/system/memory/auto_online_blocks"
 DEMOTION = "/sys/kernel/mm/numa/demotion_enabled"
+# The kernel maps CXL regions in 256 MiB units per memdev (the HDM decoder granularity).
+CXL_REGION_UNIT = 256 * 1024 * 1024
+# A new region's dax device and kmem's hot-plug of its memory follow create-region asynchronously.
+CXL_SETTLE_SECONDS = 60
 
 
 def log(message):
@@ -102,10 +109,80 @@ def apply(item, chardev):
         device.get("movable")))
 
 
+def cxl_label(entry):
+    return "CXL region over %s" % ",".join(entry["memdevs"])
+
+
+def cxl_ram_region(entry):
+    """The ram region over exactly the entry's memdevs, or None."""
+    for region in run_json(["cxl", "list", "-R", "-X", "-T"]):
+        memdevs = [mapping.get("memdev") for mapping in region.get("mappings") or []]
+        if region.get("type") == "ram" and sorted(memdevs) == sorted(entry["memdevs"]):
+            return region
+    return None
+
+
+def cxl_chardev(region):
+    devices = ((region or {}).get("daxregion") or {}).get("devices") or []
+    return devices[0].get("chardev") if devices else None
+
+
+def wait_for_memdevs(entries, deadline):
+    """Names of the memdevs the entries need that are there (cxl_pci probes them while udev runs)."""
+    needed = set(name for entry in entries for name in entry["memdevs"])
+    while True:
+        present = set(item.get("memdev") for item in run_json(["cxl", "list", "-M"]))
+        if needed <= present or time.time() >= deadline:
+            return present
+        time.sleep(2)
+
+
+def create_cxl_region(entry):
+    """cxl create-region over the entry's memdevs in the volatile-capable root decoder with most room, with
+    kmem's auto-online policy set to the zone asked for; returns the region once kmem has hot-plugged it.
+    cxl create-region can exit 0 after failing, so the result is read back, not taken from its rc."""
+    memdevs = entry["memdevs"]
+    size = entry.get("size")
+    if not size:
+        free = min(item.get("ram_size", 0) for item in run_json(["cxl", "list", "-M"])
+                   if item.get("memdev") in memdevs)
+        size = free * len(memdevs) // (CXL_REGION_UNIT * len(memdevs)) * CXL_REGION_UNIT * len(memdevs)
+    decoders = [item for item in run_json(["cxl", "list", "-D", "-d", "root"])
+                if item.get("volatile_capable") and item.get("max_available_extent", 0) >= size]
+    if not decoders:
+        raise RuntimeError("no volatile-capable root decoder has %d bytes free" % size)
+    decoder = max(decoders, key=lambda item: item.get("max_available_extent", 0))["decoder"]
+    write(AUTO_ONLINE, "online_movable" if entry.get("movable", True) else "online_kernel")
+    try:
+        rc, output = run(["cxl", "create-region", "-t", "ram", "-d", decoder, "-s", str(size), "-m"] + memdevs)
+        deadline = time.time() + CXL_SETTLE_SECONDS
+        while True:
+            region = cxl_ram_region(entry)
+            device = dax_device(cxl_chardev(region)) if cxl_chardev(region) else {}
+            if device.get("mode") == "system-ram" and device.get("total_memblocks", 0) > 0:
+                return region
+            if time.time() >= deadline:
+                raise RuntimeError("create-region (rc %d) left no hot-plugged ram region: %s" % (rc, output))
+            time.sleep(1)
+    finally:
+        write(AUTO_ONLINE, "offline")
+
+
+def apply_cxl(entry):
+    """Create the entry's region when it is not there, then bring its memory online like a namespace's."""
+    region = cxl_ram_region(entry) or create_cxl_region(entry)
+    chardev = cxl_chardev(region)
+    if not chardev:
+        raise RuntimeError("%s has no dax device" % region.get("region"))
+    apply({"name": "%s (%s)" % (cxl_label(entry), region.get("region")), "movable": entry.get("movable", True)},
+          chardev)
+
+
 def main():
     with open(CONFIG) as handle:
         config = json.load(handle)
     wanted = config.get("namespaces", [])
+    cxl_wanted = config.get("cxl_regions") or []
 
     failures = []
     if config.get("demotion") is not None:
@@ -123,6 +200,15 @@ def main():
 
     failures += ["%s: namespace not found" % item["name"] for item in wanted if item["name"] not in found]
 
+    memdevs = set()
+    if cxl_wanted:
+        try:
+            memdevs = wait_for_memdevs(cxl_wanted, deadline)
+        except (RuntimeError, ValueError, OSError) as error:
+            failures.append("cxl list: %s" % error)
+    cxl_ready = [entry for entry in cxl_wanted if set(entry["memdevs"]) <= memdevs]
+    failures += ["%s: memdev not found" % cxl_label(entry) for entry in cxl_wanted if entry not in cxl_ready]
+
     # Hot-plugged blocks must stay offline until daxctl picks their zone: a kernel that auto-onlines them
     # would put them in ZONE_NORMAL, where they can never be removed again.
     policy = read(AUTO_ONLINE)
@@ -135,6 +221,11 @@ def main():
                     apply(item, found[item["name"]])
                 except (RuntimeError, ValueError) as error:
                     failures.append("%s: %s" % (item["name"], error))
+        for entry in cxl_ready:
+            try:
+                apply_cxl(entry)
+            except (RuntimeError, ValueError, OSError) as error:
+                failures.append("%s: %s" % (cxl_label(entry), error))
     finally:
         if policy != "offline":
             write(AUTO_ONLINE, policy)
