@@ -623,6 +623,11 @@ def module_spec(**options):
     argument_spec = dict(
         device=dict(type='str'),
         namespace=dict(type='str'),
+        devices=dict(type='list', elements='dict', options=dict(
+            device=dict(type='str'),
+            namespace=dict(type='str'),
+            movable=dict(type='bool'),
+        ), mutually_exclusive=[('device', 'namespace')], required_one_of=[('device', 'namespace')]),
         movable=dict(type='bool', default=True),
         relocate=dict(type='bool', default=False),
         timeout=dict(type='int', default=120),
@@ -630,16 +635,96 @@ def module_spec(**options):
     argument_spec.update(options)
     return dict(
         argument_spec=argument_spec,
-        mutually_exclusive=[('device', 'namespace')],
-        required_one_of=[('device', 'namespace')],
+        mutually_exclusive=[('device', 'namespace', 'devices')],
+        required_one_of=[('device', 'namespace', 'devices')],
         supports_check_mode=True,
     )
 
 
-def run_module(module, make_plan):
-    """main() of dax_mode and dax_memory: lock, read, plan, then report (check mode) or execute.
+def requested_devices(params):
+    """[(chardev or None, namespace label or None, movable)]: the device of device=/namespace=, or each
+    item of devices= (an item without movable takes the module's). Raises ValueError for a bad name."""
+    items = params['devices'] if params['devices'] is not None else [
+        dict(device=params['device'], namespace=params['namespace'], movable=None)]
+    wanted = []
+    for item in items:
+        chardev = validate_dax(item['device']) if item['device'] else None
+        movable = item['movable'] if item['movable'] is not None else params['movable']
+        wanted.append((chardev, item['namespace'], movable))
+    return wanted
 
-    ``make_plan(device, host_memory, auto_online)`` returns ``(plan, misplaced_blocks)``.
+
+def memory_after(host_memory, device, plan):
+    """The host's free memory once ``plan`` has taken its blocks offline (what the next device's room
+    check must count on); memory that goes online is not counted, to stay on the safe side."""
+    offlined = sum(1 for action in plan.actions if action.name == 'offline') * device.block_size
+    return host_memory._replace(free_bytes=host_memory.free_bytes - offlined)
+
+
+class _Item(object):
+    """One device of a run: what was planned for it and what happened."""
+
+    def __init__(self, device, plan, misplaced):
+        self.device = device
+        self.plan = plan
+        self.misplaced = [dict(block=block.name, zone=block.zone) for block in misplaced]
+        self.now = plan.after
+        self.commands = plan.commands
+        self.changed = plan.changed
+
+    def result(self):
+        return dict(device=self.now, changed=self.changed, commands=self.commands,
+                    actions=[action.description for action in self.plan.actions], misplaced_blocks=self.misplaced)
+
+
+def _plan_all(module, state, wanted, host_memory, make_plan):
+    """An _Item per device, every one planned before anything runs; fails the module on any error."""
+    several = module.params['devices'] is not None
+    items = []
+    for chardev, namespace, movable in wanted:
+        device, error = find_device(state, chardev, namespace)
+        if error:
+            module.fail_json(msg=error)
+        if any(item.device.chardev == device.chardev for item in items):
+            module.fail_json(msg='devices: %s is given more than once (as %s)'
+                             % (device.chardev, namespace or chardev))
+        plan, misplaced = make_plan(device, host_memory, state.auto_online_blocks, movable)
+        if plan.error:
+            if several:
+                module.fail_json(msg='%s: %s' % (device.chardev, plan.error),
+                                 devices=[item.plan.before for item in items] + [plan.before])
+            module.fail_json(msg=plan.error, device=plan.before,
+                             actions=[action.description for action in plan.actions])
+        items.append(_Item(device, plan, misplaced))
+        host_memory = memory_after(host_memory, device, plan)
+    return items
+
+
+def _run_result(items, several, module_diff):
+    result = dict(
+        changed=any(item.changed for item in items),
+        actions=[action.description for item in items for action in item.plan.actions],
+        commands=[argv for item in items for argv in item.commands],
+        misplaced_blocks=[block for item in items for block in item.misplaced],
+    )
+    if several:
+        result['devices'] = [item.result() for item in items]
+    else:
+        result['device'] = items[0].now
+    if module_diff:
+        if several:
+            result['diff'] = dict(before=dict((item.device.chardev, item.plan.before) for item in items),
+                                  after=dict((item.device.chardev, item.plan.after) for item in items))
+        else:
+            result['diff'] = dict(before=items[0].plan.before, after=items[0].plan.after)
+    return result
+
+
+def run_module(module, make_plan):
+    """main() of dax_mode and dax_memory: lock, read, plan every device, then report (check mode) or
+    execute the plans in order.
+
+    ``make_plan(device, host_memory, auto_online, movable)`` returns ``(plan, misplaced_blocks)``.
     """
     params = module.params
     timeout = params['timeout']
@@ -647,46 +732,58 @@ def run_module(module, make_plan):
         module.fail_json(msg='timeout must be at least 1 second and retries at least 0 (got timeout=%s, retries=%s)'
                          % (timeout, params.get('retries')))
     try:
-        chardev = validate_dax(params['device']) if params['device'] else None
+        wanted = requested_devices(params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+    several = params['devices'] is not None
     runner = CliRunner(module)
     sysfs = Sysfs()
     with host_lock(module, timeout=timeout + LOCK_GRACE_SECONDS):
         try:
             state = HostState.read(runner, sysfs)
-            device, error = find_device(state, chardev, params['namespace'])
-            if error:
-                module.fail_json(msg=error)
-            plan, misplaced = make_plan(device, read_host_memory(sysfs), state.auto_online_blocks)
-            result = dict(
-                changed=plan.changed,
-                actions=[action.description for action in plan.actions],
-                commands=plan.commands,
-                device=plan.after,
-                misplaced_blocks=[dict(block=block.name, zone=block.zone) for block in misplaced],
-            )
-            if plan.error:
-                module.fail_json(msg=plan.error, device=plan.before, actions=result['actions'])
-            if module._diff:
-                result['diff'] = dict(before=plan.before, after=plan.after)
-            for warning in plan.warnings:
-                module.warn(warning)
-            if plan.changed and not module.check_mode:
-                executor = MemoryExecutor(runner, sysfs, device, timeout=timeout,
-                                          retries=params.get('retries', 3),
-                                          leave_partial=params.get('leave_partial', False))
-                try:
-                    executor.execute(plan)
-                except MemoryOperationError as exc:
-                    for warning in executor.warnings:
-                        module.warn(warning)
-                    now = device_facts(executor.reread())
-                    module.fail_json(msg=exc.message, changed=now != plan.before, device=now,
-                                     commands=executor.commands, **exc.details)
-                for warning in executor.warnings:
+            items = _plan_all(module, state, wanted, read_host_memory(sysfs), make_plan)
+            result = _run_result(items, several, module._diff)
+            for item in items:
+                for warning in item.plan.warnings:
                     module.warn(warning)
-                result.update(device=device_facts(executor.reread()), commands=executor.commands)
+            if not result['changed'] or module.check_mode:
+                module.exit_json(**result)
+            for item in items:
+                item.commands, item.changed = [], False
+            for item in items:
+                if item.plan.changed:
+                    _execute(module, runner, sysfs, item, items)
+            diff = result.get('diff')
+            result = _run_result(items, several, False)
+            if diff:
+                result['diff'] = diff
         except CliError as exc:
             module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
     module.exit_json(**result)
+
+
+def _execute(module, runner, sysfs, item, items):
+    """Carry out one device's plan; on failure fail the module, reporting every device as it is now."""
+    params = module.params
+    executor = MemoryExecutor(runner, sysfs, item.device, timeout=params['timeout'],
+                              retries=params.get('retries', 3), leave_partial=params.get('leave_partial', False))
+    try:
+        executor.execute(item.plan)
+    except MemoryOperationError as exc:
+        for warning in executor.warnings:
+            module.warn(warning)
+        item.now = device_facts(executor.reread())
+        item.commands, item.changed = executor.commands, item.now != item.plan.before
+        # The devices not reached yet are as they were.
+        for other in items:
+            if other.commands == [] and other is not item:
+                other.now = other.plan.before
+        failed = dict(_run_result(items, params['devices'] is not None, False), **exc.details)
+        failed['changed'] = any(other.changed for other in items)
+        if params['devices'] is not None:
+            exc.message = '%s: %s' % (item.device.chardev, exc.message)
+        module.fail_json(msg=exc.message, **failed)
+    for warning in executor.warnings:
+        module.warn(warning)
+    item.now = device_facts(executor.reread())
+    item.commands, item.changed = executor.commands, True

@@ -7,13 +7,16 @@
 
 ``plan_namespace(state, desired, users_of)`` is pure: it reads only the HostState and what
 ``users_of(namespace)`` says about a namespace, and returns a Plan whose actions are the ndctl
-commands to run, in order. ``namespace_users(state, namespace)`` is the real ``users_of`` (it reads
+commands to run, in order. ``plan_namespaces(state, items, users_of)`` plans several namespaces for
+one run, each as if the ones before it were done. ``namespace_users(state, namespace)`` is the real ``users_of`` (it reads
 /proc). ``desired`` is a dict with name, state, region, numa_node, size (bytes or None), mode, align
 (bytes or None), force, init_labels.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
+
+import copy
 
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size, round_down, round_up
 from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan
@@ -353,3 +356,43 @@ def plan_namespace(state, desired, users_of):
     after = {'name': desired['name'], 'state': 'present', 'region': region['name'], 'mode': desired['mode'],
              'size': predicted}
     return Plan(actions=actions, before=before, after=after)
+
+
+def _free_for(region, plan, existing):
+    """The free space plan_namespace counted on in ``region`` for ``plan`` (mirrors its arithmetic)."""
+    if not region['labelled']:
+        return region['size'] or 0
+    free = _free_extent(region)
+    if existing and existing['region'] == region['name'] and any(
+            action.argv == destroy_argv(existing) for action in plan.actions):
+        free += existing['raw_size'] or 0
+    return free
+
+
+def plan_namespaces(state, items, users_of):
+    """Plans for several namespaces in one run: [(desired, Plan)] in the order given, or an error.
+
+    Each item is planned as if the items before it were done: a region's free space shrinks by what
+    the earlier items create in it (counted from the largest free extent, so a second item is refused
+    rather than overcommitted), and a region given labels by an earlier item counts as labelled.
+    Space that an earlier item frees (state absent, or a forced re-create elsewhere) is not counted.
+    A name given twice is an error, as is any item's own error (named by the item when there are
+    several); nothing runs before all are planned.
+    """
+    names = [item['name'] for item in items]
+    twice = sorted(set(name for name in names if names.count(name) > 1))
+    if twice:
+        return None, 'namespaces: each name may be given once; given more than once: %s' % ', '.join(twice)
+    view = copy.copy(state)
+    view.regions = [dict(region) for region in state.regions]
+    plans = []
+    for desired in items:
+        plan = plan_namespace(view, desired, users_of)
+        if plan.error:
+            return None, ('namespace %r: %s' % (desired['name'], plan.error) if len(items) > 1 else plan.error)
+        plans.append((desired, plan))
+        if plan.changed and plan.after.get('state') == 'present':
+            region = view.region(plan.after['region'])
+            left = max(_free_for(region, plan, view.namespace_by_name(desired['name'])) - plan.after['size'], 0)
+            region.update(labelled=True, available_size=left, max_available_extent=left)
+    return plans, None

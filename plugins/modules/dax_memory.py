@@ -192,8 +192,8 @@ def main():
         leave_partial=dict(type='bool', default=False),
     ))
     params = module.params
-    run_module(module, lambda device, host_memory, auto_online: plan_memory(
-        device, params['state'], movable=params['movable'], relocate=params['relocate'],
+    run_module(module, lambda device, host_memory, auto_online, movable: plan_memory(
+        device, params['state'], movable=movable, relocate=params['relocate'],
         host_memory=host_memory))
 
 

@@ -184,8 +184,8 @@ def main():
         online=dict(type='bool', default=True),
     ))
     params = module.params
-    run_module(module, lambda device, host_memory, auto_online: plan_mode(
-        device, params['mode'], online=params['online'], movable=params['movable'],
+    run_module(module, lambda device, host_memory, auto_online, movable: plan_mode(
+        device, params['mode'], online=params['online'], movable=movable,
         relocate=params['relocate'], host_memory=host_memory, auto_online=auto_online))
 
 

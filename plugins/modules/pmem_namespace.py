@@ -197,13 +197,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner, parse_json_list
 from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
-from ansible_collections.pmem.dax.plugins.module_utils._namespace import MODES, namespace_users, plan_namespace
+from ansible_collections.pmem.dax.plugins.module_utils._namespace import MODES, namespace_users, plan_namespaces
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
 LOCK_TIMEOUT = 300
 REGION_SETTLE_SECONDS = 30
+# Options of one namespace; with namespaces= each item has its own, the others apply to every item.
+ITEM_OPTIONS = ('region', 'numa_node', 'size', 'align')
 RETURNED_KEYS = ('dev', 'name', 'uuid', 'mode', 'size', 'raw_size', 'region', 'chardev', 'blockdev', 'dax_mode')
 
 
@@ -220,6 +222,20 @@ def predicted_result(plan):
     predicted = dict((key, None) for key in RETURNED_KEYS)
     predicted.update(name=after['name'], mode=after['mode'], raw_size=after['size'], region=after['region'])
     return predicted
+
+
+def returned_items(outcomes, several):
+    """namespaces (every item's result) for namespaces=; namespace for name=."""
+    if several:
+        return dict(namespaces=outcomes)
+    return dict(namespace=outcomes[0]['namespace'])
+
+
+def diff_of(planned, several):
+    if not several:
+        return dict(before=planned[0][1].before, after=planned[0][1].after)
+    return dict(before=dict((desired['name'], plan.before) for desired, plan in planned),
+                after=dict((desired['name'], plan.after) for desired, plan in planned))
 
 
 def desired_from(params):
@@ -251,10 +267,72 @@ def goal_reached(state, desired):
     return len(matches) == 1 and matches[0]['mode'] == desired['mode']
 
 
+def run_plan(runner, plan):
+    """Run a plan's actions in order until one fails: (failed outcome or None, dev that ndctl created)."""
+    created_dev = None
+    for action in plan.actions:
+        outcome = runner.run_change(action.argv[0], action.argv[1:])
+        if outcome.rc != 0:
+            return outcome, created_dev
+        if action.argv[1] == 'enable-region':
+            wait_for_free_space(runner, action.argv[2])
+        if action.argv[1] == 'create-namespace':
+            try:
+                created = parse_json_list(outcome.stdout)
+                created_dev = created[0].get('dev') if created else None
+            except ValueError:
+                created_dev = None
+    return None, created_dev
+
+
+def failure_detail(failure):
+    if failure is None:
+        return ''
+    return ': %s failed (rc %s): %s' % (' '.join(failure.argv), failure.rc,
+                                        (failure.stderr or failure.stdout).strip() or 'no output')
+
+
+def found_namespace(state, desired, created_dev=None):
+    """The namespace the host shows for an item after the run ({} for state absent)."""
+    if desired['state'] != 'present':
+        return {}
+    namespace = state.namespace_by_name(desired['name'])
+    if namespace is None and created_dev:
+        namespace = state.namespace_by_dev(created_dev)
+    return namespace_result(namespace)
+
+
+def desired_items(params):
+    """[desired] for every namespace asked for: the one of name=, or each item of namespaces=."""
+    shared = dict((key, params[key]) for key in ('state', 'mode', 'force', 'init_labels'))
+    if params['namespaces'] is None:
+        return [desired_from(dict(params, namespaces=None))]
+    return [desired_from(dict(shared, **item)) for item in params['namespaces']]
+
+
+def item_result(desired, changed, commands, namespace):
+    return dict(name=desired['name'], state=desired['state'], changed=changed, commands=commands, namespace=namespace)
+
+
+def not_reached_message(missed, failure):
+    if len(missed) == 1:
+        subject = 'namespace %r is' % missed[0]['name']
+    else:
+        subject = 'namespaces %s are' % ', '.join(repr(desired['name']) for desired in missed)
+    return '%s not %s after the run%s' % (subject, missed[0]['state'], failure_detail(failure))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            name=dict(type='str', required=True),
+            name=dict(type='str'),
+            namespaces=dict(type='list', elements='dict', options=dict(
+                name=dict(type='str', required=True),
+                region=dict(type='str'),
+                numa_node=dict(type='int'),
+                size=dict(type='raw'),
+                align=dict(type='raw'),
+            )),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             region=dict(type='str'),
             numa_node=dict(type='int'),
@@ -264,10 +342,13 @@ def main():
             force=dict(type='bool', default=False),
             init_labels=dict(type='bool', default=False),
         ),
+        mutually_exclusive=[('name', 'namespaces')] + [('namespaces', option) for option in ITEM_OPTIONS],
+        required_one_of=[('name', 'namespaces')],
         supports_check_mode=True,
     )
+    several = module.params['namespaces'] is not None
     try:
-        desired = desired_from(module.params)
+        items = desired_items(module.params)
     except SizeError as exc:
         module.fail_json(msg=str(exc), commands=[])
 
@@ -276,55 +357,46 @@ def main():
     try:
         with host_lock(module, LOCK_TIMEOUT):
             state = HostState.read(runner, sysfs)
-            plan = plan_namespace(state, desired, lambda namespace: namespace_users(state, namespace))
-            if plan.error:
-                module.fail_json(msg=plan.error, commands=[])
-            result = dict(changed=plan.changed, commands=plan.commands)
+            planned, error = plan_namespaces(state, items, lambda namespace: namespace_users(state, namespace))
+            if error:
+                module.fail_json(msg=error, commands=[])
+            result = dict(changed=any(plan.changed for desired, plan in planned),
+                          commands=[argv for desired, plan in planned for argv in plan.commands])
             if module._diff:
-                result['diff'] = dict(before=plan.before, after=plan.after)
-            if not plan.changed:
-                result['namespace'] = namespace_result(state.namespace_by_name(desired['name']))
-                module.exit_json(**result)
-            if module.check_mode:
-                result['namespace'] = predicted_result(plan)
-                module.exit_json(**result)
+                result['diff'] = diff_of(planned, several)
+            if not result['changed'] or module.check_mode:
+                outcomes = [item_result(desired, plan.changed, plan.commands,
+                                        predicted_result(plan) if plan.changed
+                                        else namespace_result(state.namespace_by_name(desired['name'])))
+                            for desired, plan in planned]
+                module.exit_json(**dict(result, **returned_items(outcomes, several)))
 
             failure = None
-            created_dev = None
-            for action in plan.actions:
-                outcome = runner.run_change(action.argv[0], action.argv[1:])
-                if outcome.rc != 0:
-                    failure = outcome
+            ran = {}
+            for desired, plan in planned:
+                first = len(runner.changes)
+                failure, created_dev = run_plan(runner, plan)
+                ran[desired['name']] = (runner.changes[first:], created_dev)
+                if failure is not None:
                     break
-                if action.argv[1] == 'enable-region':
-                    wait_for_free_space(runner, action.argv[2])
-                if action.argv[1] == 'create-namespace':
-                    try:
-                        created = parse_json_list(outcome.stdout)
-                        created_dev = created[0].get('dev') if created else None
-                    except ValueError:
-                        created_dev = None
             # ndctl's exit codes and counts do not say what happened: judge from a fresh read.
             state = HostState.read(runner, sysfs)
     except CliError as exc:
         module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
 
-    result['commands'] = runner.changes
-    result['changed'] = bool(runner.changes)
-    namespace = state.namespace_by_name(desired['name'])
-    if namespace is None and created_dev:
-        namespace = state.namespace_by_dev(created_dev)
-    result['namespace'] = namespace_result(namespace) if desired['state'] == 'present' else {}
-    if not goal_reached(state, desired):
-        detail = ''
-        if failure is not None:
-            detail = ': %s failed (rc %s): %s' % (' '.join(failure.argv), failure.rc,
-                                                  (failure.stderr or failure.stdout).strip() or 'no output')
-        module.fail_json(msg='namespace %r is not %s after the run%s' % (desired['name'], desired['state'], detail),
-                         **result)
+    result.update(commands=runner.changes, changed=bool(runner.changes))
+    outcomes = []
+    for desired, plan in planned:
+        commands, created_dev = ran.get(desired['name'], ([], None))
+        outcomes.append(item_result(desired, bool(commands), commands, found_namespace(state, desired, created_dev)))
+    result.update(returned_items(outcomes, several))
+    missed = [desired for desired, plan in planned if not goal_reached(state, desired)]
+    if missed:
+        module.fail_json(msg=not_reached_message(missed, failure), **result)
     if failure is not None:
-        module.warn('%s returned rc %s (%s), but the namespace is as asked'
-                    % (' '.join(failure.argv), failure.rc, (failure.stderr or '').strip()))
+        module.warn('%s returned rc %s (%s), but %s as asked'
+                    % (' '.join(failure.argv), failure.rc, (failure.stderr or '').strip(),
+                       'the namespaces are' if several else 'the namespace is'))
     module.exit_json(**result)
 
 
