@@ -15,12 +15,37 @@ options:
   device:
     description:
       - The dax device, as V(dax0.0) or V(/dev/dax0.0).
-      - Exactly one of O(device) and O(namespace) is required.
+      - Exactly one of O(device), O(namespace) and O(devices) is required.
     type: str
   namespace:
     description:
       - The name label of the devdax namespace whose dax device is meant (as given to M(pmem.dax.pmem_namespace)).
     type: str
+  devices:
+    description:
+      - Several devices in one run, instead of O(device) or O(namespace); the other options apply to every item.
+      - All items are planned from one read of the host before anything changes, and the task fails before any
+        change when one of them cannot be done (an unknown device, no room to take memory offline: the room
+        check counts the memory the items before it take away). Then they are changed one after the other,
+        in the order given; when one fails, the ones before it stay done and the ones after it are not
+        touched.
+      - Cheaper than a loop over the module on a slow host: one module start-up, one lock, one state read.
+    type: list
+    elements: dict
+    suboptions:
+      device:
+        description:
+          - The dax device, as V(dax0.0) or V(/dev/dax0.0). Exactly one of O(devices[].device) and
+            O(devices[].namespace) is required.
+        type: str
+      namespace:
+        description:
+          - The name label of the devdax namespace whose dax device is meant.
+        type: str
+      movable:
+        description:
+          - O(movable) for this device; when omitted, O(movable) applies.
+        type: bool
   movable:
     description:
       - Online memory into zone Movable (V(true)) or Normal (V(false)).

@@ -79,6 +79,13 @@ EXAMPLES = r'''
     state: offline
     timeout: 300
 
+- name: Take the memory of two devices offline in one run, after checking there is room for both
+  pmem.dax.dax_memory:
+    devices:
+      - namespace: db
+      - device: dax1.0
+    state: offline
+
 - name: Move memory that was onlined into zone Normal by hand over to zone Movable
   pmem.dax.dax_memory:
     device: dax0.0
@@ -91,7 +98,7 @@ RETURN = r'''
 device:
   description:
     - The dax device after the task (predicted in check mode).
-  returned: when the device was found
+  returned: when the device was found, with O(device) or O(namespace)
   type: dict
   contains:
     chardev:
@@ -153,8 +160,36 @@ misplaced_blocks:
   type: list
   elements: dict
   sample: [{block: memory40, zone: Normal}]
+devices:
+  description:
+    - With O(devices), one entry per item, in the order given (what RV(device), RV(actions), RV(commands) and
+      RV(misplaced_blocks) say for one device).
+    - When the task fails, the devices before the failing one are as they were made, the failing one as it
+      was left, the ones after it as they were.
+  returned: with O(devices), on success and after a failure while changing
+  type: list
+  elements: dict
+  contains:
+    device:
+      description: The dax device after the task (predicted in check mode), as RV(device).
+      type: dict
+    changed:
+      description: Whether this device was (or in check mode would be) changed.
+      type: bool
+    actions:
+      description: What the task does to this device, in order.
+      type: list
+      elements: str
+    commands:
+      description: The commands run (or that would run in check mode) for this device.
+      type: list
+      elements: list
+    misplaced_blocks:
+      description: Online blocks of this device left in another zone than asked for.
+      type: list
+      elements: dict
 actions:
-  description: What the task does (did, or would do in check mode), in order.
+  description: What the task does (did, or would do in check mode), in order (with O(devices), for all of them).
   returned: success
   type: list
   elements: str

@@ -73,6 +73,14 @@ EXAMPLES = r'''
     mode: system-ram
     online: false
 
+- name: Both namespaces as system RAM in one run ("web" in zone Normal); nothing changes unless both can be done
+  pmem.dax.dax_mode:
+    devices:
+      - namespace: db
+      - namespace: web
+        movable: false
+    mode: system-ram
+
 - name: Give the memory back and return the device to devdax
   pmem.dax.dax_mode:
     namespace: db
@@ -84,7 +92,7 @@ RETURN = r'''
 device:
   description:
     - The dax device after the task (predicted in check mode).
-  returned: when the device was found
+  returned: when the device was found, with O(device) or O(namespace)
   type: dict
   contains:
     chardev:
@@ -146,8 +154,36 @@ misplaced_blocks:
   type: list
   elements: dict
   sample: [{block: memory40, zone: Normal}]
+devices:
+  description:
+    - With O(devices), one entry per item, in the order given (what RV(device), RV(actions), RV(commands) and
+      RV(misplaced_blocks) say for one device).
+    - When the task fails, the devices before the failing one are as they were made, the failing one as it
+      was left, the ones after it as they were.
+  returned: with O(devices), on success and after a failure while changing
+  type: list
+  elements: dict
+  contains:
+    device:
+      description: The dax device after the task (predicted in check mode), as RV(device).
+      type: dict
+    changed:
+      description: Whether this device was (or in check mode would be) changed.
+      type: bool
+    actions:
+      description: What the task does to this device, in order.
+      type: list
+      elements: str
+    commands:
+      description: The commands run (or that would run in check mode) for this device.
+      type: list
+      elements: list
+    misplaced_blocks:
+      description: Online blocks of this device left in another zone than asked for.
+      type: list
+      elements: dict
 actions:
-  description: What the task does (did, or would do in check mode), in order.
+  description: What the task does (did, or would do in check mode), in order (with O(devices), for all of them).
   returned: success
   type: list
   elements: str

@@ -31,8 +31,43 @@ options:
   name:
     description:
       - The name label of the namespace (at most 63 bytes). It is what identifies the namespace.
+      - Exactly one of O(name) and O(namespaces) is required.
     type: str
-    required: true
+  namespaces:
+    description:
+      - Several namespaces in one run, instead of O(name); O(state), O(mode), O(force) and O(init_labels)
+        apply to every item, and O(region), O(numa_node), O(size) and O(align) are given per item.
+      - All items are planned from one read of the host before anything changes, each as if the items
+        before it were done (the space they take from a region is no longer free), and the task fails
+        before any change when one of them cannot be done. Space an earlier item frees (O(state=absent),
+        or a re-create in another region) is not counted for the later ones.
+      - Then they are changed one after the other, in the order given; the host is read once more at the
+        end. When a command fails, the items after it are not started.
+      - Cheaper than a loop over the module on a slow host: one module start-up, one lock, two state reads.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description:
+          - The name label, as O(name). Each name may be given once.
+        type: str
+        required: true
+      region:
+        description:
+          - As O(region), for this namespace.
+        type: str
+      numa_node:
+        description:
+          - As O(numa_node), for this namespace.
+        type: int
+      size:
+        description:
+          - As O(size), for this namespace.
+        type: raw
+      align:
+        description:
+          - As O(align), for this namespace.
+        type: raw
   state:
     description:
       - V(present) creates the namespace when no namespace has this name.
@@ -126,6 +161,14 @@ EXAMPLES = r'''
     init_labels: true
     force: true
 
+- name: One devdax namespace over all free space of each region, in one run
+  pmem.dax.pmem_namespace:
+    namespaces:
+      - name: ram0
+        region: region0
+      - name: ram1
+        region: region1
+
 - name: Remove the namespace "db"
   pmem.dax.pmem_namespace:
     name: db
@@ -133,12 +176,41 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+namespaces:
+  description:
+    - With O(namespaces), one entry per item, in the order given.
+  returned: with O(namespaces), on success and after a failure while changing
+  type: list
+  elements: dict
+  sample:
+    - name: ram0
+      state: present
+      changed: true
+      commands: [[ndctl, create-namespace, --region=region0, --mode=devdax, --name=ram0]]
+      namespace: {dev: namespace0.0, name: ram0, region: region0, mode: devdax}
+  contains:
+    name:
+      description: The name label of the item.
+      type: str
+    state:
+      description: V(present) or V(absent), as asked.
+      type: str
+    changed:
+      description: Whether this namespace was (or in check mode would be) changed.
+      type: bool
+    commands:
+      description: The ndctl commands run (or that would run in check mode) for this item.
+      type: list
+      elements: list
+    namespace:
+      description: The namespace after the run, as RV(namespace).
+      type: dict
 namespace:
   description:
     - The namespace as the host shows it after the run (in check mode, what the run would create; V(dev),
       V(uuid), V(chardev) and V(blockdev) are then null for a namespace that does not exist yet).
     - Empty for O(state=absent).
-  returned: always
+  returned: with O(name)
   type: dict
   sample:
     dev: namespace0.0
@@ -183,7 +255,7 @@ namespace:
       description: V(devdax) or V(system-ram) for the dax device of a devdax namespace.
       type: str
 commands:
-  description: The ndctl commands run (or, in check mode, that would run), as argument lists.
+  description: The ndctl commands run (or, in check mode, that would run), as argument lists (with O(namespaces), for all items).
   returned: always
   type: list
   elements: list
