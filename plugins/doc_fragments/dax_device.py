@@ -25,11 +25,11 @@ options:
     description:
       - Several devices in one run, instead of O(device) or O(namespace); the other options apply to every item.
       - All items are planned from one read of the host before anything changes, and the task fails before any
-        change when one of them cannot be done (an unknown device, no room to take memory offline: the room
+        change when one of them cannot be done (an unknown device, or no room to take memory offline; the room
         check counts the memory the items before it take away). Then they are changed one after the other,
         in the order given; when one fails, the ones before it stay done and the ones after it are not
         touched.
-      - Cheaper than a loop over the module on a slow host: one module start-up, one lock, one state read.
+      - Cheaper than a loop over the module on a slow host (one module start-up, one lock, one state read).
     type: list
     elements: dict
     suboptions:

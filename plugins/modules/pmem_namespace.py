@@ -43,7 +43,7 @@ options:
         or a re-create in another region) is not counted for the later ones.
       - Then they are changed one after the other, in the order given; the host is read once more at the
         end. When a command fails, the items after it are not started.
-      - Cheaper than a loop over the module on a slow host: one module start-up, one lock, two state reads.
+      - Cheaper than a loop over the module on a slow host (one module start-up, one lock, two state reads).
     type: list
     elements: dict
     suboptions:
