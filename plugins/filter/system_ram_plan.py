@@ -13,8 +13,12 @@ version_added: 0.1.0
 description:
   - The pure planning step of the P(pmem.dax.pmem_system_ram#role) role, from the role's condensed snapshot
     of one host. Decides which namespaces the role acts on (the listed ones, or by default one named
-    namespace per region over its free space only, existing namespaces never touched), how much online
-    memory each brings or takes away per NUMA node, and every reason the change cannot be done.
+    namespace per region over its free space only, existing namespaces never touched), which CXL RAM regions
+    (the listed ones; present creates those that do not exist, absent removes those over the listed memdevs),
+    how much online memory each brings or takes away per NUMA node, and every reason the change cannot be
+    done.
+  - A CXL region that does not exist yet has no NUMA node before the kernel creates it (it gets the node of
+    its CXL fixed memory window); its memory is forecast under the key C(cxl).
   - Reasons, checked before any change, each a message that says what to do. Nothing to turn into RAM;
     a namespace that does not fit, exists with another size or mode, or is online in the other zone; a
     movable:kernel ratio above O(max_movable_ratio) after the change; a removal that would leave less than
@@ -25,7 +29,8 @@ options:
   _input:
     description:
       - The role's snapshot of the host (C(nodes), C(block_size), C(regions) by name with C(free), C(namespaces)
-        and C(devices) by name label, C(hotremove)), as tasks/snapshot.yml of the role builds it.
+        and C(devices) by name label, C(hotremove), C(cxl) with C(memdevs) and C(regions) as pmem_info reports
+        them, C(chardevs) every dax device by chardev), as tasks/snapshot.yml of the role builds it.
     type: dict
     required: true
   state:
@@ -34,6 +39,13 @@ options:
     required: true
   namespaces:
     description: The role's O(pmem.dax.pmem_system_ram#role:main:pmem_system_ram_namespaces); empty for the default.
+    type: list
+    elements: dict
+    default: []
+  cxl_regions:
+    description:
+      - The role's O(pmem.dax.pmem_system_ram#role:main:pmem_system_ram_cxl_regions) - items with C(memdevs)
+        (omitted - every memdev with RAM capacity, one region each), C(size), C(movable); empty for none.
     type: list
     elements: dict
     default: []
@@ -73,6 +85,13 @@ _value:
           for a removal; an upper bound for a new namespace), problem (or empty), namespace_done, memory_done.
       type: list
       elements: dict
+    cxl_targets:
+      description:
+        - One per CXL RAM region acted on - name (C(cxl:mem0,mem1), for messages), memdevs, region (name, null
+          when new), device (its dax chardev, or null), movable, exists, mode, node (string; C(cxl) for a new
+          region), size (bytes of the region), delta, problem, region_done, memory_done.
+      type: list
+      elements: dict
     forecast:
       description: Memory per NUMA node (string keys) after the change, C(kernel) and C(movable) bytes.
       type: dict
@@ -89,6 +108,10 @@ from ansible.module_utils.common.text.formatters import human_to_bytes
 
 GIB = 1073741824
 MIB = 1048576
+# The kernel maps CXL regions in 256 MiB units per memdev (the HDM decoder granularity).
+CXL_REGION_UNIT = 268435456
+# Forecast key of memory in a CXL region not created yet: the kernel gives it its window's node then.
+NEW_CXL_NODE = 'cxl'
 
 
 def _int(value):
@@ -184,6 +207,107 @@ def plan_target(snapshot, item, state):
     return target
 
 
+def _cxl_target(snapshot, memdevs, region, movable):
+    """A CXL target over memdevs, for an existing region (present or absent) or a new one (region None)."""
+    device = None
+    if region and region.get('dax_devices'):
+        device = snapshot.get('chardevs', {}).get(region['dax_devices'][0])
+    node = device.get('target_node', -1) if device else (-1 if region else NEW_CXL_NODE)
+    return {'name': 'cxl:' + ','.join(memdevs), 'memdevs': list(memdevs), 'region': region.get('name') if region else None,
+            'device': device.get('chardev') if device else None, 'movable': movable, 'exists': region is not None,
+            'mode': device.get('mode') if device else None, 'node': str(node),
+            'size': _int(region.get('size')) if region else None, 'delta': 0, 'problem': ''}
+
+
+def _plan_new_cxl(snapshot, target, item):
+    """Size, delta and problem of a region to create over target['memdevs']."""
+    memdevs = dict((memdev['name'], memdev) for memdev in snapshot.get('cxl', {}).get('memdevs') or [])
+    ways = len(target['memdevs'])
+    unit = CXL_REGION_UNIT * ways
+    free = min(_int(memdevs[name].get('free', memdevs[name].get('ram_size'))) for name in target['memdevs']) * ways
+    size = _bytes(item['size']) if item.get('size') is not None else free // unit * unit
+    block = _int(snapshot.get('block_size'))
+    target['size'] = size
+    target['delta'] = size // block * block if block else 0
+    if size <= 0:
+        target['problem'] = '%s has no free RAM capacity for a region' % ', '.join(target['memdevs'])
+    elif size % unit:
+        target['problem'] = ('%s: size %s is not a multiple of %s (256 MiB per memdev of the region)'
+                             % (target['name'], size, unit))
+    elif size > free:
+        target['problem'] = '%s: size %s is more than the free RAM capacity (%s bytes)' % (target['name'], size, free)
+
+
+def _plan_cxl_present(snapshot, target):
+    """Delta and problem of an existing region, as for a namespace's dax device."""
+    block = _int(snapshot.get('block_size'))
+    device = snapshot.get('chardevs', {}).get(target['device']) or {}
+    if device.get('mode') == 'system-ram':
+        target['delta'] = _int(device.get('total_bytes')) - _int(device.get('online_bytes'))
+        if device.get('movable') is not None and bool(device['movable']) != target['movable']:
+            target['problem'] = ('%s (%s) is online in the %s zone, not as asked (movable=%s): remove it with state '
+                                 'absent and add it again' % (target['name'], target['region'],
+                                                              'Movable' if device['movable'] else 'Normal', target['movable']))
+    elif device:
+        target['delta'] = (_int(device.get('size')) // block) * block if block else 0
+    else:
+        target['problem'] = '%s (%s) has no dax device' % (target['name'], target['region'])
+
+
+def cxl_targets(snapshot, items, state):
+    """One target per CXL region the items ask for (present) or name (absent); see RETURN."""
+    cxl = snapshot.get('cxl') or {}
+    memdevs = [memdev for memdev in cxl.get('memdevs') or [] if _int(memdev.get('ram_size'))]
+    ram_regions = [region for region in cxl.get('regions') or [] if region.get('type') == 'ram']
+    targets = []
+    for item in items:
+        movable = True if item.get('movable') is None else bool(item['movable'])
+        asked = list(item.get('memdevs') or [])
+        if state == 'absent':
+            regions = [region for region in ram_regions if not asked or set(asked) & set(region.get('memdevs') or [])]
+            targets += [_cxl_target(snapshot, region['memdevs'], region, movable) for region in regions
+                        if region['name'] not in [target['region'] for target in targets]]
+            continue
+        if not asked and not memdevs:
+            targets.append(dict(_cxl_target(snapshot, [], None, movable), problem=(
+                'no CXL memdev with RAM capacity on this host (pmem_info cxl.memdevs: %s)'
+                % (', '.join(memdev.get('name', '?') for memdev in cxl.get('memdevs') or []) or 'none'))))
+            continue
+        unknown = [name for name in asked if name not in [memdev['name'] for memdev in memdevs]]
+        if unknown:
+            targets.append(dict(_cxl_target(snapshot, asked, None, movable), problem=(
+                'no CXL memdev %s with RAM capacity (memdevs: %s)'
+                % (', '.join(unknown), ', '.join(memdev['name'] for memdev in memdevs) or 'none'))))
+            continue
+        for group in [asked] if asked else [[memdev['name']] for memdev in memdevs]:
+            exact = [region for region in ram_regions if sorted(region.get('memdevs') or []) == sorted(group)]
+            used = [region for region in cxl.get('regions') or [] if set(group) & set(region.get('memdevs') or [])]
+            if exact or (used and not asked):
+                region = (exact or used)[0]
+                if region['name'] in [target['region'] for target in targets]:
+                    continue
+                target = _cxl_target(snapshot, region['memdevs'], region, movable)
+                if region.get('type') != 'ram':
+                    target['problem'] = '%s is in %s, a %s region' % (target['name'], region['name'], region.get('type'))
+                else:
+                    _plan_cxl_present(snapshot, target)
+            else:
+                target = _cxl_target(snapshot, group, None, movable)
+                if used:
+                    target['problem'] = ('%s already used by %s: remove that region first'
+                                         % (', '.join(group), ', '.join(region['name'] for region in used)))
+                else:
+                    _plan_new_cxl(snapshot, target, item)
+            targets.append(target)
+    for target in targets:
+        device = snapshot.get('chardevs', {}).get(target['device']) or {}
+        if state == 'absent':
+            target['delta'] = -_int(device.get('online_bytes')) if device.get('mode') == 'system-ram' else 0
+        target['region_done'] = target['exists']
+        target['memory_done'] = device.get('mode') == 'system-ram' and target['delta'] == 0
+    return targets
+
+
 def forecast(snapshot, targets):
     nodes = dict((node, {'kernel': _int(memory.get('kernel')), 'movable': _int(memory.get('movable'))})
                  for node, memory in snapshot.get('nodes', {}).items())
@@ -196,7 +320,7 @@ def forecast(snapshot, targets):
 
 def plan_errors(snapshot, items, targets, nodes, state, prefix, max_movable_ratio, mem_available, removal_reserve):
     errors = []
-    if state == 'present' and not items:
+    if state == 'present' and not items and not any(target.get('memdevs') is not None for target in targets):
         errors.append(
             'No region has free space and no namespace is named %s*. Free space in a region (destroy namespaces you '
             'no longer need), or list the namespaces in pmem_system_ram_namespaces. A region that shows one raw '
@@ -227,7 +351,7 @@ def plan_errors(snapshot, items, targets, nodes, state, prefix, max_movable_rati
 
 
 def system_ram_plan(snapshot, state, namespaces=None, prefix='pmem-ram-', max_movable_ratio=3, mem_available=0,
-                    removal_reserve='256m'):
+                    removal_reserve='256m', cxl_regions=None):
     if not isinstance(snapshot, dict):
         raise AnsibleFilterError('system_ram_plan: the input must be the role snapshot (a dict)')
     if state not in ('present', 'absent'):
@@ -243,12 +367,17 @@ def system_ram_plan(snapshot, state, namespaces=None, prefix='pmem-ram-', max_mo
                 targets.append(plan_target(snapshot, item, state))
             except ValueError as exc:
                 errors.append('Nothing was changed: %s: size %r: %s.' % (item.get('name'), item.get('size'), exc))
-        nodes = forecast(snapshot, targets)
-        errors += plan_errors(snapshot, items, targets, nodes, state, prefix, float(max_movable_ratio or 0),
+        cxl = []
+        try:
+            cxl = cxl_targets(snapshot, list(cxl_regions or []), state)
+        except ValueError as exc:
+            errors.append('Nothing was changed: pmem_system_ram_cxl_regions: size: %s.' % exc)
+        nodes = forecast(snapshot, targets + cxl)
+        errors += plan_errors(snapshot, items, targets + cxl, nodes, state, prefix, float(max_movable_ratio or 0),
                               _int(mem_available), removal_reserve)
     except ValueError as exc:
         raise AnsibleFilterError('system_ram_plan: %s' % exc)
-    return {'targets': targets, 'forecast': nodes, 'errors': errors}
+    return {'targets': targets, 'cxl_targets': cxl, 'forecast': nodes, 'errors': errors}
 
 
 class FilterModule(object):

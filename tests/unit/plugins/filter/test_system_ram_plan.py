@@ -6,8 +6,8 @@
 """system_ram_plan: the cases are data in test_system_ram_plan.yaml.
 
 A case: ``id``; ``snapshot`` (a name from ``snapshots``) with optional ``snapshot_update`` (merged into it,
-one level deep per key); ``args`` (keyword arguments of the filter); then what must hold: ``targets`` (a list,
-each the keys that must be equal in that target, same length), ``forecast`` (equal), ``errors`` (a list of
+one level deep per key); ``args`` (keyword arguments of the filter); then what must hold: ``targets`` and
+``cxl_targets`` (lists, each the keys that must be equal in that target, same length), ``forecast`` (equal), ``errors`` (a list of
 strings, each contained in the error at that position, same length; default: no error).
 """
 
@@ -41,11 +41,12 @@ def snapshot_of(case):
 @pytest.mark.parametrize('case', SPEC['test_cases'], ids=[case['id'] for case in SPEC['test_cases']])
 def test_system_ram_plan(case):
     plan = PLAN(snapshot_of(case), **case['args'])
-    if 'targets' in case:
-        assert len(plan['targets']) == len(case['targets']), plan['targets']
-        for target, expected in zip(plan['targets'], case['targets']):
-            for key, value in expected.items():
-                assert target[key] == value, '%s: %s: expected %r, got %r' % (target['name'], key, value, target[key])
+    for key in ('targets', 'cxl_targets'):
+        if key in case:
+            assert len(plan[key]) == len(case[key]), plan[key]
+            for target, expected in zip(plan[key], case[key]):
+                for name, value in expected.items():
+                    assert target[name] == value, '%s: %s: expected %r, got %r' % (target['name'], name, value, target[name])
     if 'forecast' in case:
         assert plan['forecast'] == case['forecast']
     expected_errors = case.get('errors') or []
