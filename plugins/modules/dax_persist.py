@@ -28,6 +28,8 @@ description:
     A file whose content, owner or mode differs is rewritten atomically.
   - Runs only the C(systemctl) commands needed (C(daemon-reload) after a unit change, C(enable), C(disable)),
     as argument lists.
+  - Holds the host-wide lock (C(/run/lock/pmem-dax.lock)) from reading the config to its last write, so that
+    two runs at once cannot write over each other's entries.
 author:
   - pmem.dax contributors (@pmem-dax)
 requirements:
@@ -176,12 +178,15 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
+from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
 # Owner of every file written: root. A module attribute so that unit tests, not run as root, can say who.
 OWNER = (0, 0)
 CONFIG_DIR_MODE = 0o700
 MODES = {'config': 0o600, 'script': 0o600, 'unit': 0o644}
+# Seconds to wait for the host lock: another run may be offlining memory under it (dax_memory's timeout).
+LOCK_TIMEOUT = 300
 UUID_RE = re.compile(r'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z')
 UNIT_RE = re.compile(r'^[A-Za-z0-9:_.@-]+\.service\Z')
 MEMDEV_RE = re.compile(r'^mem[0-9]+\Z')
@@ -310,6 +315,13 @@ def main():
         supports_check_mode=True,
     )
     validate(module)
+    # The config is read, changed and written back: two runs at once (two plays adding different namespaces)
+    # would each write their own entries over the other's without the lock.
+    with host_lock(module, LOCK_TIMEOUT):
+        persist(module)
+
+
+def persist(module):
     params = module.params
     root = Sysfs()
     paths = {

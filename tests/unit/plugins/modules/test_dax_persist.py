@@ -13,6 +13,7 @@ The module writes files owned by root; these tests run as whoever runs pytest, s
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import fcntl
 import json
 import os
 import stat
@@ -53,3 +54,19 @@ def test_dax_persist(case, tmp_path, monkeypatch):
         if 'text' in expected:
             with open(path) as handle:
                 assert handle.read() == expected['text'], relpath
+
+
+def test_dax_persist_waits_for_the_host_lock(tmp_path, monkeypatch):
+    """Another run holding the host lock: dax_persist neither reads nor writes the config until it is free
+    (two runs at once would otherwise each write their own entries over the other's)."""
+    monkeypatch.setattr(dax_persist, 'OWNER', (os.getuid(), os.getgid()))
+    monkeypatch.setattr(dax_persist, 'LOCK_TIMEOUT', 0.3)
+    config = tmp_path / 'root' / 'etc' / 'pmem-dax' / 'system-ram.json'
+    lock_file = tmp_path / 'lock' / 'pmem-dax.lock'  # where uthelper.run_main points the host lock
+    lock_file.parent.mkdir()
+    with open(str(lock_file), 'w') as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        case = {'host': 'installed_a', 'input': {'namespaces': [{'name': 'ram-b'}]},
+                'output': {'failed': True}, 'msg_contains': 'another pmem.dax task holds the host lock'}
+        uthelper.run_case(dax_persist, case, tmp_path, HELPER.hosts)
+    assert 'ram-b' not in config.read_text()
