@@ -191,13 +191,17 @@ def offline_room_error(device, blocks, host_memory):
     left = host_memory.free_bytes - offline_bytes
     if left >= margin:
         return None
-    return ('refusing to offline %s (%s) of %s: the host has %s free and offlining takes %s away, which '
-            'would leave %s, under the safety margin of %s (3 x vm.min_free_kbytes, at least 128 MiB). The '
+    margin_text = '%s (3 x vm.min_free_kbytes, at least 128 MiB)' % format_size(margin)
+    if left >= 0:
+        shortfall = 'which would leave %s, under the safety margin of %s' % (format_size(left), margin_text)
+    else:  # "would leave 0 B" would hide how far off it is
+        shortfall = '%s more than it has free, before the safety margin of %s' % (format_size(-left), margin_text)
+    return ('refusing to offline %s (%s) of %s: the host has %s free and offlining takes %s away, %s. The '
             'pages in use would have nowhere to go: offlining would hang or wake the OOM killer. Free at '
             'least %s (stop what uses the memory, drop caches), then run again.'
             % (count(blocks, 'memory block'), format_size(offline_bytes), device.chardev,
-               format_size(host_memory.free_bytes), format_size(offline_bytes), format_size(max(left, 0)),
-               format_size(margin), format_size(margin - left)))
+               format_size(host_memory.free_bytes), format_size(offline_bytes), shortfall,
+               format_size(margin - left)))
 
 
 class _Planner(object):
