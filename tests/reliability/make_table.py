@@ -58,15 +58,16 @@ def _arguments(case):
 def _tested_in(case, hosts):
     places = []
     by_hand = '' if hosts[case['host']].get('ci', True) else ', phase "%s", run by hand, not in CI' % case['host']
+    guests = hosts[case['host']].get('guests', 'Debian 12 and 13 guests')
     if 'unit' in where(case) and case['target'] == 'role':
         places.append('unit (the role\'s planner pmem.dax.system_ram_plan on the role\'s snapshot of the host)')
     elif 'unit' in where(case):
         places.append('unit (Debian 12 and 13 recorded hosts)')
     if 'guest' in where(case) and case.get('together'):
-        places.append('Molecule `reliability` (Debian 12 and 13 guests; one role run with the other "%s" cases%s)'
-                      % (case['together'], by_hand))
+        places.append('Molecule `reliability` (%s; one role run with the other "%s" cases%s)'
+                      % (guests, case['together'], by_hand))
     elif 'guest' in where(case):
-        places.append('Molecule `reliability` (Debian 12 and 13 guests%s)' % by_hand)
+        places.append('Molecule `reliability` (%s%s)' % (guests, by_hand))
     return '; '.join(places)
 
 
