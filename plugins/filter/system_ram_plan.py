@@ -106,6 +106,8 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
+from ansible_collections.pmem.dax.plugins.module_utils._ownership import RECORDED
+
 GIB = 1073741824
 MIB = 1048576
 # The kernel maps CXL regions in 256 MiB units per memdev (the HDM decoder granularity).
@@ -125,16 +127,38 @@ def _bytes(size):
     return size if isinstance(size, int) else human_to_bytes(str(size))
 
 
+def _recorded(namespace):
+    """Created (or adopted) by pmem.dax, same uuid: pmem_info's owned field (a snapshot without it: not ours)."""
+    return namespace.get('owned') == RECORDED
+
+
 def default_items(snapshot, state, prefix):
-    """The role's own namespaces, plus for present one new namespace per region with two blocks free."""
+    """The role's own namespaces, plus for present one new namespace per region with two blocks free.
+
+    Its own: named with the prefix and recorded in the ownership record with the same uuid. A name is
+    not ownership: a prefix-named namespace someone else made (or re-made) is left alone (left_alone).
+    """
     block = _int(snapshot.get('block_size'))
-    owned = sorted(name for name in snapshot.get('namespaces', {}) if name.startswith(prefix))
-    items = [{'name': name} for name in owned]
+    namespaces = snapshot.get('namespaces', {})
+    owned = sorted(name for name, namespace in namespaces.items() if name.startswith(prefix) and _recorded(namespace))
+    items = [{'name': name, 'default': True} for name in owned]
     if state == 'present':
         for dev, region in sorted(snapshot.get('regions', {}).items()):
-            if prefix + dev not in snapshot.get('namespaces', {}) and _int(region.get('free')) >= 2 * block:
-                items.append({'name': prefix + dev, 'region': dev})
+            if prefix + dev not in namespaces and _int(region.get('free')) >= 2 * block:
+                items.append({'name': prefix + dev, 'region': dev, 'default': True})
     return items
+
+
+def left_alone(snapshot, items, targets, prefix):
+    """What the role did not touch although it looks like the role's, and why: [{name, why}]."""
+    acted_on = set(target['name'] for target in targets if not target.get('left_alone'))
+    alone = [{'name': target['name'], 'why': target['left_alone']} for target in targets if target.get('left_alone')]
+    if any(item.get('default') for item in items) or not items:
+        for name, namespace in sorted(snapshot.get('namespaces', {}).items()):
+            if name.startswith(prefix) and name not in acted_on and not _recorded(namespace) \
+                    and name not in [entry['name'] for entry in alone]:
+                alone.append({'name': name, 'why': namespace.get('ownership_note') or 'not created by pmem.dax'})
+    return alone
 
 
 def _region_name(snapshot, item, namespace):
@@ -171,8 +195,28 @@ def plan_target(snapshot, item, state):
     else:
         node = region.get('numa_node', -1)
     target['node'] = str(node)
+    # A namespace that is system RAM when the run starts holds nobody's data: the removal may destroy it
+    # once its memory is offline (the module's signature probe would read leftover RAM pages).
+    target['was_ram'] = bool(device and device.get('mode') == 'system-ram')
+    target['force'] = bool(item.get('force')) or target['was_ram']
+    target['adopt'] = bool(item.get('adopt'))
+    risks = list(namespace.get('data_risks') or []) if namespace else []
+    owned = namespace is None or _recorded(namespace) or target['adopt']
+    target['owned'] = bool(namespace) and _recorded(namespace)
 
-    if state == 'absent':
+    if namespace and not owned:
+        # Only an item the user named reaches here (the default items are recorded ones).
+        target['problem'] = '%s (in pmem_system_ram_namespaces)' % (
+            namespace.get('ownership_note') or 'namespace %s was not created by pmem.dax' % name)
+    elif risks and not target['force'] and (state == 'absent' or (device and device.get('mode') != 'system-ram')):
+        why = ('may hold data or is in use: %s. The role %s only with force: true on its item in '
+               'pmem_system_ram_namespaces (its data is lost)'
+               % ('; '.join(risks), 'destroys it' if state == 'absent' else 'turns it into RAM (overwriting it)'))
+        if item.get('default'):
+            target['left_alone'] = why
+        else:
+            target['problem'] = 'namespace %s %s' % (name, why)
+    elif state == 'absent':
         target['delta'] = -_int(device.get('online_bytes')) if device else 0
     elif namespace and item.get('size') is not None and namespace.get('raw_size') is not None \
             and _bytes(item['size']) != _int(namespace['raw_size']):
@@ -202,7 +246,8 @@ def plan_target(snapshot, item, state):
             target['problem'] = ('%s (%s bytes) is smaller than two memory blocks of %s bytes: it would bring no memory'
                                  % (name, size, block))
     # What is already done needs no module call: each costs seconds on a busy or emulated host.
-    target['namespace_done'] = namespace is not None
+    # An adopted namespace still needs pmem_namespace: it records the adoption.
+    target['namespace_done'] = namespace is not None and target['owned']
     target['memory_done'] = device is not None and device.get('mode') == 'system-ram' and target['delta'] == 0
     return target
 
@@ -322,7 +367,7 @@ def plan_errors(snapshot, items, targets, nodes, state, prefix, max_movable_rati
     errors = []
     if state == 'present' and not items and not any(target.get('memdevs') is not None for target in targets):
         errors.append(
-            'No region has free space and no namespace is named %s*. Free space in a region (destroy namespaces you '
+            'No region has free space and no namespace named %s* was created by pmem.dax. Free space in a region (destroy namespaces you '
             'no longer need), or list the namespaces in pmem_system_ram_namespaces. A region that shows one raw '
             'namespace spanning it has no labels: initialise them once with the pmem.dax.pmem_namespace module '
             '(init_labels=true, force=true; this wipes the region).' % prefix)
@@ -360,13 +405,17 @@ def system_ram_plan(snapshot, state, namespaces=None, prefix='pmem-ram-', max_mo
         raise AnsibleFilterError('system_ram_plan: prefix must be a string')
     try:
         items = list(namespaces or []) or default_items(snapshot, state, prefix)
-        targets = []
+        planned = []
         errors = []
         for item in items:
             try:
-                targets.append(plan_target(snapshot, item, state))
+                planned.append(plan_target(snapshot, item, state))
             except ValueError as exc:
                 errors.append('Nothing was changed: %s: size %r: %s.' % (item.get('name'), item.get('size'), exc))
+        alone = left_alone(snapshot, items, planned, prefix)
+        targets = [target for target in planned if not target.get('left_alone')]
+        items = [item for item in items if item['name'] in [target['name'] for target in targets]] \
+            if any(item.get('default') for item in items) else items
         cxl = []
         try:
             cxl = cxl_targets(snapshot, list(cxl_regions or []), state)
@@ -377,7 +426,7 @@ def system_ram_plan(snapshot, state, namespaces=None, prefix='pmem-ram-', max_mo
                               _int(mem_available), removal_reserve)
     except ValueError as exc:
         raise AnsibleFilterError('system_ram_plan: %s' % exc)
-    return {'targets': targets, 'cxl_targets': cxl, 'forecast': nodes, 'errors': errors}
+    return {'targets': targets, 'cxl_targets': cxl, 'forecast': nodes, 'errors': errors, 'left_alone': alone}
 
 
 class FilterModule(object):

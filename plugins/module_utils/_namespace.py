@@ -5,24 +5,36 @@
 
 """Planner for pmem_namespace: namespaces identified by their name label.
 
-``plan_namespace(state, desired, users_of)`` is pure: it reads only the HostState and what
-``users_of(namespace)`` says about a namespace, and returns a Plan whose actions are the ndctl
-commands to run, in order. ``plan_namespaces(state, items, users_of)`` plans several namespaces for
-one run, each as if the ones before it were done. ``namespace_users(state, namespace)`` is the real ``users_of`` (it reads
-/proc). ``desired`` is a dict with name, state, region, numa_node, size (bytes or None), mode, align
-(bytes or None), force, init_labels.
+``plan_namespace(state, desired, users_of, record=None)`` is pure: it reads only the HostState, what
+``users_of(namespace)`` says about a namespace and the ownership record (``_ownership``; None: not
+consulted), and returns a Plan whose actions are the ndctl commands to run, in order (and, with a
+record, the ``record`` steps that adopt a namespace). ``plan_namespaces(state, items, users_of, record)``
+plans several namespaces for one run, each as if the ones before it were done. ``namespace_users(state,
+namespace)`` is the real ``users_of`` (it reads /proc and the start of the device). ``desired`` is a
+dict with name, state, region, numa_node, size (bytes or None), mode, align (bytes or None), force,
+init_labels, adopt, and uuid (the uuid a namespace created with a record gets, chosen before it exists).
+
+The data-safety rule (the same for every caller, the role's planner included, through pmem_info's
+``data_risks``): a namespace is never destroyed without force while it may hold data (an fsdax,
+sector or raw namespace; a device with a filesystem or other signature) or is in use (mounted, open).
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import copy
+import os
 
+from ansible_collections.pmem.dax.plugins.module_utils._ownership import (RECORDED, namespace_uuid, not_owned_message,
+                                                                       ownership_of)
+from ansible_collections.pmem.dax.plugins.module_utils._signature import device_signatures
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size, round_down, round_up
 from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import NMEM_RE, validate_region
 
 MODES = ('devdax', 'fsdax', 'sector', 'raw')
+# Modes whose block device is where filesystems and databases live: such a namespace may always hold data.
+BLOCK_MODES = ('fsdax', 'sector', 'raw')
 # ndctl refuses smaller devdax/fsdax/sector namespaces (only raw may be smaller).
 MIN_SIZE = 16 * 1024 * 1024
 # ndctl stores the name in a 64-byte label field, NUL-terminated.
@@ -31,17 +43,26 @@ PAGE_SIZE = 4096
 
 
 class Usage(object):
-    """Who uses a namespace: memory online as system RAM (ndctl cannot destroy it) and other users."""
+    """Who uses a namespace and what it may hold.
 
-    def __init__(self, online_memory=None, others=None):
+    online_memory: its memory is online as system RAM (ndctl cannot destroy it); others: mounts and open
+    device files; data: why it may hold data (its mode, signatures found at its start).
+    """
+
+    def __init__(self, online_memory=None, others=None, data=None):
         self.online_memory = online_memory
         self.others = list(others or [])
+        self.data = list(data or [])
 
     def describe(self):
-        return '; '.join(([self.online_memory] if self.online_memory else []) + self.others)
+        return '; '.join(([self.online_memory] if self.online_memory else []) + self.others + self.data)
+
+    def risks(self):
+        """What stops a destroy without force: every use and every sign of data."""
+        return self.others + self.data
 
     def __bool__(self):
-        return bool(self.online_memory or self.others)
+        return bool(self.online_memory or self.others or self.data)
 
     __nonzero__ = __bool__
 
@@ -69,7 +90,33 @@ def namespace_users(state, namespace):
                 others.append('%s is mounted at %s' % (source or blockdev, mount['mountpoint']))
     for user in sysfs.open_files(paths):
         others.append('%s is open in process %d (%s)' % (user['path'], user['pid'], user['comm'] or '?'))
-    return Usage(online_memory, others)
+    return Usage(online_memory, others, data_signs(sysfs, namespace, device))
+
+
+def data_signs(sysfs, namespace, device):
+    """Why a namespace may hold data: its mode, and what its first MiB holds (as blkid would probe it).
+
+    A dax device in system-ram mode has no device file (kmem owns it) and holds no data of anyone's.
+    """
+    signs = []
+    if namespace['mode'] in BLOCK_MODES:
+        signs.append('it is in %s mode: its block device %s can hold a filesystem or other data'
+                     % (namespace['mode'], '/dev/' + namespace['blockdev'] if namespace['blockdev'] else '(disabled)'))
+    if namespace['blockdev']:
+        name = namespace['blockdev']
+    elif namespace['chardev'] and not (device and device['mode'] == 'system-ram'):
+        name = namespace['chardev']
+    else:
+        return signs
+    path = sysfs.path('dev', name)
+    if not os.path.exists(path):
+        return signs
+    signatures, error = device_signatures(path)
+    if signatures:
+        signs.append('/dev/%s holds a %s signature' % (name, ', '.join(signatures)))
+    elif error:
+        signs.append('/dev/%s could not be read to look for data (%s)' % (name, error))
+    return signs
 
 
 def size_unit(region, align=None):
@@ -107,9 +154,12 @@ def summary(namespace):
     }
 
 
-def create_argv(desired, region_name, size):
+def create_argv(desired, region_name, size, uuid=None):
+    """ndctl create-namespace; with uuid, the namespace gets it (recorded before it exists)."""
     argv = ['ndctl', 'create-namespace', '--region=%s' % region_name, '--mode=%s' % desired['mode'],
             '--name=%s' % desired['name']]
+    if uuid:
+        argv.append('--uuid=%s' % uuid)
     if size is not None:
         argv.append('--size=%d' % size)
     if desired.get('align'):
@@ -228,9 +278,11 @@ def _init_labels_actions(state, region, desired, users_of):
     for dev in region['namespaces']:
         namespace = state.namespace_by_dev(dev)
         usage = users_of(namespace) if namespace else None
-        if usage:
+        # force is given already (init_labels wipes the region): only a use stops it, not signs of data.
+        if usage and (usage.online_memory or usage.others):
             return None, ('cannot write labels on %s: %s is in use: %s'
-                          % (region['name'], dev, usage.describe()))
+                          % (region['name'], dev, '; '.join(([usage.online_memory] if usage.online_memory else [])
+                                                             + usage.others)))
     dimms = state.sysfs.region_mappings(region['name'])
     if not dimms or not all(NMEM_RE.match(dimm) for dimm in dimms):
         return None, 'cannot find the DIMMs (nmem devices) of %s to write labels on' % region['name']
@@ -242,21 +294,51 @@ def _init_labels_actions(state, region, desired, users_of):
     return actions, None
 
 
-def _plan_absent(state, desired, users_of, matches):
+def _force_hint(desired):
+    return 'force: true%s' % (' on its item' if desired.get('several') else '')
+
+
+def destroy_refusal(namespace, usage, desired):
+    """Why a namespace must not be destroyed now (None when it may): the data-safety rule."""
+    if usage.online_memory:
+        return ('namespace %s is in use: %s. ndctl cannot destroy it while its memory is online; take the memory '
+                'offline first (pmem.dax.dax_memory state=offline, or pmem.dax.dax_mode mode=devdax)'
+                % (_describe(namespace), usage.online_memory))
+    if usage.risks() and not desired.get('force'):
+        parts = (['is in use: ' + '; '.join(usage.others)] if usage.others else []) + \
+                (['may hold data: ' + '; '.join(usage.data)] if usage.data else [])
+        return ('namespace %s %s. Nothing was destroyed. Stop using it, or set %s to destroy it anyway (its data '
+                'is lost)' % (_describe(namespace), ', and '.join(parts), _force_hint(desired)))
+    return None
+
+
+def ownership_refusal(record, namespace, desired):
+    """Why a namespace is not pmem.dax's to change (None when it is, or when no record is kept)."""
+    if record is None or desired.get('adopt'):
+        return None
+    return not_owned_message(record, namespace)
+
+
+def _adopt_actions(record, namespace, desired):
+    """With a record, adopting a namespace that is not recorded yet records it (a change of its own)."""
+    if record is None or not desired.get('adopt') or ownership_of(record, namespace) == RECORDED:
+        return []
+    return [Action('record', name='adopt', data=namespace,
+                   description='record %s (uuid %s) as created by pmem.dax' % (namespace['dev'], namespace_uuid(namespace)))]
+
+
+def _plan_absent(state, desired, users_of, matches, record):
     absent = {'name': desired['name'], 'state': 'absent'}
     if not matches:
         return Plan(before=absent, after=absent)
     actions = []
     for namespace in matches:
-        usage = users_of(namespace)
-        if usage.online_memory:
-            return Plan(error=('namespace %s is in use: %s. ndctl cannot destroy it while its memory is '
-                               'online; take the memory offline first (pmem.dax.dax_memory state=offline, '
-                               'or pmem.dax.dax_mode mode=devdax)' % (_describe(namespace), usage.online_memory)))
-        if usage and not desired.get('force'):
-            return Plan(error=('namespace %s is in use: %s. Stop using it, or set force: true to destroy it '
-                               'anyway' % (_describe(namespace), usage.describe())))
-        actions.append(Action('command', destroy_argv(namespace), 'destroy %s' % _describe(namespace)))
+        error = ownership_refusal(record, namespace, desired) or destroy_refusal(namespace, users_of(namespace),
+                                                                                desired)
+        if error:
+            return Plan(error=error)
+        actions.append(Action('command', destroy_argv(namespace), 'destroy %s' % _describe(namespace),
+                              data=namespace))
     before = summary(matches[0]) if len(matches) == 1 else [summary(namespace) for namespace in matches]
     return Plan(actions=actions, before=before, after=absent)
 
@@ -284,7 +366,7 @@ def _mismatches(state, desired, namespace):
     return found
 
 
-def plan_namespace(state, desired, users_of):
+def plan_namespace(state, desired, users_of, record=None):
     """Plan for one namespace; see the module docstring."""
     error = _check_name(desired['name'])
     if error:
@@ -293,7 +375,7 @@ def plan_namespace(state, desired, users_of):
         return Plan(error='mode must be one of %s' % ', '.join(MODES))
     matches = state.namespaces_by_name(desired['name'])
     if desired['state'] == 'absent':
-        return _plan_absent(state, desired, users_of, matches)
+        return _plan_absent(state, desired, users_of, matches, record)
 
     if len(matches) > 1:
         return Plan(error=('%d namespaces carry the name %r: %s. Remove the extra ones (state: absent removes '
@@ -303,9 +385,13 @@ def plan_namespace(state, desired, users_of):
     actions = []
     before = summary(existing) if existing else {'name': desired['name'], 'state': 'absent'}
     if existing:
+        error = ownership_refusal(record, existing, desired)
+        if error:
+            return Plan(error=error)
         mismatches = _mismatches(state, desired, existing)
         if not mismatches:
-            return Plan(before=before, after=before)
+            adopt = _adopt_actions(record, existing, desired)
+            return Plan(actions=adopt, before=before, after=before)
         if not desired.get('force'):
             return Plan(error=('namespace %s does not match: %s. Set force: true to destroy and re-create it '
                                '(its data is lost)' % (_describe(existing), '; '.join(mismatches))))
@@ -314,7 +400,8 @@ def plan_namespace(state, desired, users_of):
             return Plan(error=('namespace %s must be re-created (%s) but is in use: %s; take the memory offline '
                                'first (pmem.dax.dax_memory state=offline)'
                                % (_describe(existing), '; '.join(mismatches), usage.online_memory)))
-        actions.append(Action('command', destroy_argv(existing), 'destroy %s to re-create it' % _describe(existing)))
+        actions.append(Action('command', destroy_argv(existing), 'destroy %s to re-create it' % _describe(existing),
+                              data=existing))
 
     if existing and desired.get('region') is None and desired.get('numa_node') is None:
         region = state.region(existing['region'])
@@ -351,8 +438,10 @@ def plan_namespace(state, desired, users_of):
         if predicted <= 0:
             return Plan(error='%s has no free space left (%s free); free some or pick another region'
                         % (region['name'], format_size(free)))
-    actions.append(Action('command', create_argv(desired, region['name'], size),
-                          'create %s namespace %r in %s' % (desired['mode'], desired['name'], region['name'])))
+    uuid = desired.get('uuid') if record is not None else None
+    actions.append(Action('command', create_argv(desired, region['name'], size, uuid),
+                          'create %s namespace %r in %s' % (desired['mode'], desired['name'], region['name']),
+                          data={'uuid': uuid, 'name': desired['name'], 'region': region['name']} if uuid else None))
     after = {'name': desired['name'], 'state': 'present', 'region': region['name'], 'mode': desired['mode'],
              'size': predicted}
     return Plan(actions=actions, before=before, after=after)
@@ -369,7 +458,7 @@ def _free_for(region, plan, existing):
     return free
 
 
-def plan_namespaces(state, items, users_of):
+def plan_namespaces(state, items, users_of, record=None):
     """Plans for several namespaces in one run: [(desired, Plan)] in the order given, or an error.
 
     Each item is planned as if the items before it were done: a region's free space shrinks by what
@@ -387,7 +476,7 @@ def plan_namespaces(state, items, users_of):
     view.regions = [dict(region) for region in state.regions]
     plans = []
     for desired in items:
-        plan = plan_namespace(view, desired, users_of)
+        plan = plan_namespace(view, desired, users_of, record)
         if plan.error:
             return None, ('namespace %r: %s' % (desired['name'], plan.error) if len(items) > 1 else plan.error)
         plans.append((desired, plan))

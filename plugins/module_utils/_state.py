@@ -209,6 +209,9 @@ class HostState(object):
             'dev': dev,
             'name': name,
             'uuid': raw.get('uuid'),
+            # The namespace's own uuid (its label's; ndctl create-namespace --uuid sets it). For devdax and fsdax
+            # "uuid" is the info block's instead. The ownership record keeps this one: chosen before creation.
+            'raw_uuid': raw.get('raw_uuid') or raw.get('uuid'),
             'mode': raw.get('mode'),
             'dax_mode': None,
             'size': size,

@@ -115,6 +115,39 @@ namespaces:
       align: 2097152
       numa_node: 1
       enabled: true
+      owned: recorded
+      ownership_note: null
+      data_risks: []
+  contains:
+    owned:
+      description:
+        - What the ownership record (RV(ownership)) says of the namespace - V(recorded) (created or adopted by
+          pmem.dax, same uuid), V(replaced) (its name is recorded with another uuid - re-created outside
+          pmem.dax), V(not-recorded).
+      type: str
+    ownership_note:
+      description:
+        - Why pmem.dax leaves the namespace alone (not recorded, or recorded with another uuid) and how to adopt
+          it; null when it is recorded. The words P(pmem.dax.pmem_namespace#module) refuses it with.
+      type: str
+    data_risks:
+      description:
+        - Why destroying the namespace needs force - it is mounted or open, it is in fsdax, sector or raw mode,
+          or its first MiB holds a filesystem or other signature; empty when none. The same rule and words as
+          P(pmem.dax.pmem_namespace#module) with O(pmem.dax.pmem_namespace#module:state=absent).
+      type: list
+      elements: str
+ownership:
+  description:
+    - The collection's ownership record of this host (C(/var/lib/pmem-dax/owned.json)), what pmem.dax created
+      by uuid. C(error) is set when the file cannot be read (then nothing counts as created by pmem.dax).
+  returned: always
+  type: dict
+  sample:
+    path: /var/lib/pmem-dax/owned.json
+    namespaces: [{uuid: 9d6b9d3c-0a55-4a4e-9c7c-1c0f4b1e5f6a, name: pmem-ram-region0, region: region0}]
+    cxl_regions: []
+    error: null
 dax_devices:
   description: The dax devices, each as the RV(pmem.dax.dax_mode#module:device) return value describes.
   returned: always
@@ -235,6 +268,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
 from ansible_collections.pmem.dax.plugins.module_utils._cxl import cxl_summary
 from ansible_collections.pmem.dax.plugins.module_utils._host import TOOLS, host_facts
+from ansible_collections.pmem.dax.plugins.module_utils._namespace import namespace_users
+from ansible_collections.pmem.dax.plugins.module_utils import _ownership
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
@@ -264,6 +299,29 @@ def device_result(device):
     return result
 
 
+def ownership_summary(sysfs):
+    path = _ownership.record_path(sysfs)
+    try:
+        record = _ownership.read_record(path)
+        error = None
+    except _ownership.RecordError as exc:
+        record, error = _ownership.empty_record(), str(exc)
+    return dict(path=_ownership.OWNERSHIP_PATH, namespaces=record['namespaces'], cxl_regions=record['cxl_regions'],
+                error=error)
+
+
+def namespace_results(state, ownership):
+    """Each namespace with what the record says of it and what stops destroying it without force."""
+    results = []
+    for namespace in state.namespaces:
+        result = dict(namespace)
+        result['owned'] = _ownership.ownership_of(ownership, namespace)
+        result['ownership_note'] = _ownership.not_owned_message(ownership, namespace)
+        result['data_risks'] = namespace_users(state, namespace).risks()
+        results.append(result)
+    return results
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(require_tools=dict(type='bool', default=True)),
                            supports_check_mode=True)
@@ -281,13 +339,15 @@ def main():
         else:
             state = HostState([], [], sysfs)
         cxl = cxl_summary(runner, sysfs)
+        ownership = ownership_summary(sysfs)
     except CliError as exc:
         module.fail_json(msg=str(exc), **exc.to_dict())
 
     module.exit_json(
         changed=False,
         regions=state.regions,
-        namespaces=state.namespaces,
+        namespaces=namespace_results(state, ownership),
+        ownership=ownership,
         dax_devices=[device_result(state.dax_devices[chardev]) for chardev in sorted(state.dax_devices)],
         memory=memory_summary(state),
         memory_tiers=sysfs.memory_tiers(),

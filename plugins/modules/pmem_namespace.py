@@ -20,6 +20,17 @@ description:
     O(force=true), which destroys and re-creates it (its data is lost).
   - Sizes are checked against the free space and alignment of the region before anything changes.
   - Runs hold a host-wide lock (C(/run/lock/pmem-dax.lock)) so that two pmem.dax tasks never interleave.
+  - Data safety. A namespace is never destroyed, whatever its name, without O(force=true) (per item with
+    O(namespaces)) while it may hold data or is in use - an V(fsdax), V(sector) or V(raw) namespace; a device
+    whose first MiB holds a filesystem, partition table, swap, LUKS, LVM or other signature (probed as
+    C(blkid)/C(wipefs -n) would); a mounted block device; a device file a process has open. Memory online as
+    system RAM is refused even with O(force) (take it offline first).
+  - Ownership. With O(ownership=true) the module keeps the collection's ownership record
+    (C(/var/lib/pmem-dax/owned.json)) - a namespace it creates is recorded by its uuid, chosen and recorded
+    before C(ndctl create-namespace) runs, so nothing is ever created unrecorded; an existing namespace is
+    changed or destroyed only when it is recorded with the same uuid, or when adopted (O(adopt=true)). A
+    name is not ownership - a namespace someone else created with the same name is refused, and so is a
+    recorded name whose uuid changed (re-created by hand).
 author:
   - pmem.dax contributors (@pmem-dax)
 requirements:
@@ -68,6 +79,14 @@ options:
         description:
           - As O(align), for this namespace.
         type: raw
+      force:
+        description:
+          - As O(force), for this namespace only (default O(force)).
+        type: bool
+      adopt:
+        description:
+          - As O(adopt), for this namespace only (default O(adopt)).
+        type: bool
   state:
     description:
       - V(present) creates the namespace when no namespace has this name.
@@ -117,6 +136,19 @@ options:
       - A namespace whose memory is online as system RAM is never destroyed; take the memory offline
         first with M(pmem.dax.dax_memory).
       - Needed as well for O(init_labels=true).
+    type: bool
+    default: false
+  ownership:
+    description:
+      - Keep and obey the ownership record (see the description). The role P(pmem.dax.pmem_system_ram#role)
+        sets it; without it the module acts on the name label (the data-safety rule still applies).
+    type: bool
+    default: false
+  adopt:
+    description:
+      - With O(ownership=true), take over a namespace that is not recorded (or whose uuid changed) - it is
+        recorded as created by pmem.dax, and then may be destroyed or turned into RAM like one. Its data is
+        not protected any more.
     type: bool
     default: false
   init_labels:
@@ -270,6 +302,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner, parse_json_list
 from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._namespace import MODES, namespace_users, plan_namespaces
+from ansible_collections.pmem.dax.plugins.module_utils import _ownership
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
@@ -339,13 +372,57 @@ def goal_reached(state, desired):
     return len(matches) == 1 and matches[0]['mode'] == desired['mode']
 
 
-def run_plan(runner, plan):
+class Recorder(object):
+    """The ownership record of one run (None when ownership is off): changed as the actions run, written at once.
+
+    A create is recorded before ndctl runs (its uuid was chosen by the plan), an adoption when it is
+    carried out, a destroy after ndctl succeeded: at no moment does the host hold a namespace of ours
+    that the record does not list.
+    """
+
+    def __init__(self, module, path, record):
+        self.module = module
+        self.path = path
+        self.record = record
+        self.created = []
+
+    def before(self, action):
+        if self.record is None:
+            return
+        if action.kind == 'record' or (action.argv and action.argv[1] == 'create-namespace' and action.data):
+            self.record = _ownership.with_namespace(self.record, action.data)
+            if action.kind != 'record':
+                self.created.append(action.data['uuid'])
+            _ownership.write_record(self.module, self.path, self.record)
+
+    def after(self, action):
+        if self.record is not None and action.argv and action.argv[1] == 'destroy-namespace' and action.data:
+            self.record = _ownership.without_namespace(self.record, _ownership.namespace_uuid(action.data))
+            _ownership.write_record(self.module, self.path, self.record)
+
+    def forget_missing(self, state):
+        """Drop the creates of this run that did not happen (ndctl failed): their uuids name nothing."""
+        if self.record is None:
+            return
+        present = set(_ownership.namespace_uuid(namespace) for namespace in state.namespaces)
+        missing = [uuid for uuid in self.created if uuid not in present]
+        for uuid in missing:
+            self.record = _ownership.without_namespace(self.record, uuid)
+        if missing:
+            _ownership.write_record(self.module, self.path, self.record)
+
+
+def run_plan(runner, plan, recorder):
     """Run a plan's actions in order until one fails: (failed outcome or None, dev that ndctl created)."""
     created_dev = None
     for action in plan.actions:
+        recorder.before(action)
+        if action.kind != 'command':
+            continue
         outcome = runner.run_change(action.argv[0], action.argv[1:])
         if outcome.rc != 0:
             return outcome, created_dev
+        recorder.after(action)
         if action.argv[1] == 'enable-region':
             wait_for_free_space(runner, action.argv[2])
         if action.argv[1] == 'create-namespace':
@@ -376,10 +453,17 @@ def found_namespace(state, desired, created_dev=None):
 
 def desired_items(params):
     """[desired] for every namespace asked for: the one of name=, or each item of namespaces=."""
-    shared = dict((key, params[key]) for key in ('state', 'mode', 'force', 'init_labels'))
+    shared = dict((key, params[key]) for key in ('state', 'mode', 'force', 'init_labels', 'adopt'))
     if params['namespaces'] is None:
-        return [desired_from(dict(params, namespaces=None))]
-    return [desired_from(dict(shared, **item)) for item in params['namespaces']]
+        items = [desired_from(dict(params, namespaces=None))]
+    else:
+        items = [desired_from(dict(shared, several=True, **dict((key, value) for key, value in item.items()
+                                                               if value is not None or key not in shared)))
+                 for item in params['namespaces']]
+    if params['ownership']:
+        for desired in items:
+            desired['uuid'] = _ownership.new_uuid() if desired['state'] == 'present' else None
+    return items
 
 
 def item_result(desired, changed, commands, namespace):
@@ -404,6 +488,8 @@ def main():
                 numa_node=dict(type='int'),
                 size=dict(type='raw'),
                 align=dict(type='raw'),
+                force=dict(type='bool'),
+                adopt=dict(type='bool'),
             )),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             region=dict(type='str'),
@@ -413,6 +499,8 @@ def main():
             align=dict(type='raw'),
             force=dict(type='bool', default=False),
             init_labels=dict(type='bool', default=False),
+            ownership=dict(type='bool', default=False),
+            adopt=dict(type='bool', default=False),
         ),
         mutually_exclusive=[('name', 'namespaces')] + [('namespaces', option) for option in ITEM_OPTIONS],
         required_one_of=[('name', 'namespaces')],
@@ -429,7 +517,12 @@ def main():
     try:
         with host_lock(module, LOCK_TIMEOUT):
             state = HostState.read(runner, sysfs)
-            planned, error = plan_namespaces(state, items, lambda namespace: namespace_users(state, namespace))
+            record_path = _ownership.record_path(sysfs)
+            try:
+                record = _ownership.read_record(record_path) if module.params['ownership'] else None
+            except _ownership.RecordError as exc:
+                module.fail_json(msg=str(exc), commands=[])
+            planned, error = plan_namespaces(state, items, lambda namespace: namespace_users(state, namespace), record)
             if error:
                 module.fail_json(msg=error, commands=[])
             result = dict(changed=any(plan.changed for desired, plan in planned),
@@ -445,22 +538,27 @@ def main():
 
             failure = None
             ran = {}
+            recorder = Recorder(module, record_path, record)
             for desired, plan in planned:
                 first = len(runner.changes)
-                failure, created_dev = run_plan(runner, plan)
+                failure, created_dev = run_plan(runner, plan, recorder)
                 ran[desired['name']] = (runner.changes[first:], created_dev)
                 if failure is not None:
                     break
             # ndctl's exit codes and counts do not say what happened: judge from a fresh read.
             state = HostState.read(runner, sysfs)
+            recorder.forget_missing(state)
     except CliError as exc:
         module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
 
-    result.update(commands=runner.changes, changed=bool(runner.changes))
+    adopted = any(action.kind == 'record' for desired, plan in planned for action in plan.actions)
+    result.update(commands=runner.changes, changed=bool(runner.changes) or adopted)
     outcomes = []
     for desired, plan in planned:
         commands, created_dev = ran.get(desired['name'], ([], None))
-        outcomes.append(item_result(desired, bool(commands), commands, found_namespace(state, desired, created_dev)))
+        adopted = any(action.kind == 'record' for action in plan.actions)
+        outcomes.append(item_result(desired, bool(commands) or adopted, commands,
+                                    found_namespace(state, desired, created_dev)))
     result.update(returned_items(outcomes, several))
     missed = [desired for desired, plan in planned if not goal_reached(state, desired)]
     if missed:

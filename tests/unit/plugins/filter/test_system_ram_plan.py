@@ -8,7 +8,8 @@
 A case: ``id``; ``snapshot`` (a name from ``snapshots``) with optional ``snapshot_update`` (merged into it,
 one level deep per key); ``args`` (keyword arguments of the filter); then what must hold: ``targets`` and
 ``cxl_targets`` (lists, each the keys that must be equal in that target, same length), ``forecast`` (equal), ``errors`` (a list of
-strings, each contained in the error at that position, same length; default: no error).
+strings, each contained in the error at that position, same length; default: no error), ``left_alone`` (names
+in order, each ``why`` contained in the plan's).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -47,6 +48,10 @@ def test_system_ram_plan(case):
             for target, expected in zip(plan[key], case[key]):
                 for name, value in expected.items():
                     assert target[name] == value, '%s: %s: expected %r, got %r' % (target['name'], name, value, target[name])
+    if 'left_alone' in case:
+        assert [entry['name'] for entry in plan['left_alone']] == [entry['name'] for entry in case['left_alone']]
+        for entry, expected in zip(plan['left_alone'], case['left_alone']):
+            assert expected['why'] in entry['why'], '%r not in %r' % (expected['why'], entry['why'])
     if 'forecast' in case:
         assert plan['forecast'] == case['forecast']
     expected_errors = case.get('errors') or []
