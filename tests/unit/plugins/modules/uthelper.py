@@ -63,6 +63,12 @@ Host trees describe the files under a fake root (``_sysfs.DEFAULT_ROOT`` points 
     kernel: 6.1.0-40-amd64
     files: {"proc/meminfo": "MemTotal: 2000 kB\\n"}    # anything else, verbatim
     links: {"proc/1234/fd/3": "/dev/dax0.0"}            # symlinks
+    data: {"dev/dax0.0": {1080: "53ef"}}                 # binary files: hex bytes at offsets (1 MiB long)
+
+A case may also name ``json_files_after: {relpath: value}``: JSON files under the fake root after the run
+(null: the file must not exist), e.g. the ownership record ``var/lib/pmem-dax/owned.json``. The uuids
+that modules choose before creating something (``_ownership.new_uuid``) are
+``00000000-0000-4000-8000-00000000000N``, N counting from 1 in each case.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -78,8 +84,10 @@ import yaml
 
 from ansible.module_utils import basic
 
-from ansible_collections.pmem.dax.plugins.module_utils import _lock, _sysfs
+from ansible_collections.pmem.dax.plugins.module_utils import _lock, _ownership, _sysfs
 
+# Where modules keep state of their own on a host (the ownership record), under the fake root.
+MODULE_STATE_DIR = os.path.dirname(_ownership.OWNERSHIP_PATH).lstrip('/')
 FIXTURES_DIR = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures')
 BIN_DIR = '/usr/bin'
 
@@ -197,11 +205,23 @@ def build_host(root, host):
     """(Re)create the fake tree for a host description under root.
 
     ``fixture: bookworm/06-devdax-1g.json`` starts from that recorded sysfs snapshot; the other keys
-    are then written over it.
+    are then written over it. What modules write themselves (``MODULE_STATE_DIR``, the ownership record)
+    survives a rebuild after a command (``host_after``), as it would on a host.
     """
+    kept = {}
+    state_dir = os.path.join(root, MODULE_STATE_DIR)
+    if os.path.isdir(state_dir):
+        for name in os.listdir(state_dir):
+            with open(os.path.join(state_dir, name), 'rb') as handle:
+                kept[name] = handle.read()
     if os.path.isdir(root):
         shutil.rmtree(root)
     os.makedirs(root)
+    if kept:
+        os.makedirs(state_dir)
+        for name, content in kept.items():
+            with open(os.path.join(state_dir, name), 'wb') as handle:
+                handle.write(content)
     host = host or {}
     if host.get('fixture'):
         materialise_snapshot(root, load_fixture(host['fixture'])['sysfs'])
@@ -262,6 +282,16 @@ def build_host(root, host):
         _write(root, relpath, content)
     for relpath, target in (host.get('links') or {}).items():
         _link(root, relpath, target)
+    for relpath, chunks in (host.get('data') or {}).items():
+        path = os.path.join(root, relpath)
+        if not os.path.isdir(os.path.dirname(path)):
+            os.makedirs(os.path.dirname(path))
+        content = bytearray(1 << 20)
+        for offset, hex_bytes in chunks.items():
+            chunk = bytearray.fromhex(hex_bytes)
+            content[int(offset):int(offset) + len(chunk)] = chunk
+        with open(path, 'wb') as handle:
+            handle.write(bytes(content))
 
 
 class CommandMock(object):
@@ -327,12 +357,14 @@ def run_main(module, input_args, root, tmp_path, run_command, missing=None, chec
             return None
         return '%s/%s' % (BIN_DIR, arg)
 
+    uuids = ('00000000-0000-4000-8000-%012d' % number for number in range(1, 1000))
     args = dict(input_args or {})
     args['_ansible_check_mode'] = bool(check)
     args['_ansible_diff'] = bool(diff)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_sysfs, 'DEFAULT_ROOT', root)
         patch.setattr(_lock, 'LOCK_PATH', str(tmp_path / 'lock' / 'pmem-dax.lock'))
+        patch.setattr(_ownership, 'new_uuid', lambda: next(uuids))
         patch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
         patch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
         patch.setattr(basic.AnsibleModule, 'run_command', fake_run_command)
@@ -359,6 +391,13 @@ def run_case(module, case, tmp_path, hosts=None):
     check_result(case, result)
     if not result.get('failed') or case.get('check_all_commands_on_failure', True):
         commands.check_all_run()
+    for relpath, expected in (case.get('json_files_after') or {}).items():
+        path = os.path.join(root, relpath)
+        if expected is None:
+            assert not os.path.exists(path), '%s should not exist' % relpath
+            continue
+        with open(path) as handle:
+            assert json.load(handle) == expected, '%s after the run' % relpath
     return result
 
 
