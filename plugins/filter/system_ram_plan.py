@@ -106,6 +106,7 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.formatters import human_to_bytes
 
+from ansible_collections.pmem.dax.plugins.module_utils._cxl import region_not_owned_message
 from ansible_collections.pmem.dax.plugins.module_utils._ownership import RECORDED
 
 GIB = 1073741824
@@ -252,16 +253,22 @@ def plan_target(snapshot, item, state):
     return target
 
 
-def _cxl_target(snapshot, memdevs, region, movable):
-    """A CXL target over memdevs, for an existing region (present or absent) or a new one (region None)."""
+def _cxl_target(snapshot, item, memdevs, region):
+    """A CXL target of an item over memdevs, for an existing region (present or absent) or a new one (region None).
+
+    owned: pmem_info's owned of the region (in the ownership record; a snapshot without it: not ours);
+    adopt: the item takes over regions that are not.
+    """
     device = None
     if region and region.get('dax_devices'):
         device = snapshot.get('chardevs', {}).get(region['dax_devices'][0])
     node = device.get('target_node', -1) if device else (-1 if region else NEW_CXL_NODE)
     return {'name': 'cxl:' + ','.join(memdevs), 'memdevs': list(memdevs), 'region': region.get('name') if region else None,
-            'device': device.get('chardev') if device else None, 'movable': movable, 'exists': region is not None,
+            'device': device.get('chardev') if device else None,
+            'movable': True if item.get('movable') is None else bool(item['movable']), 'exists': region is not None,
             'mode': device.get('mode') if device else None, 'node': str(node),
-            'size': _int(region.get('size')) if region else None, 'delta': 0, 'problem': ''}
+            'size': _int(region.get('size')) if region else None, 'delta': 0, 'problem': '',
+            'owned': bool(region and region.get('owned')), 'adopt': bool(item.get('adopt'))}
 
 
 def _plan_new_cxl(snapshot, target, item):
@@ -299,28 +306,42 @@ def _plan_cxl_present(snapshot, target):
         target['problem'] = '%s (%s) has no dax device' % (target['name'], target['region'])
 
 
-def cxl_targets(snapshot, items, state):
-    """One target per CXL region the items ask for (present) or name (absent); see RETURN."""
+def cxl_targets(snapshot, items, state, alone=None):
+    """One target per CXL region the items ask for (present) or name (absent); see RETURN.
+
+    Absent destroys only what pmem.dax created: a region the ownership record does not list (pmem_info's
+    owned) is a problem when an item names its memdevs, and is left alone when the item names none - not a
+    target, but appended to alone (the plan's left_alone list, when given) as {name, why}. An item's adopt
+    takes such regions over.
+    """
     cxl = snapshot.get('cxl') or {}
     memdevs = [memdev for memdev in cxl.get('memdevs') or [] if _int(memdev.get('ram_size'))]
     ram_regions = [region for region in cxl.get('regions') or [] if region.get('type') == 'ram']
     targets = []
+    unowned = {}
     for item in items:
-        movable = True if item.get('movable') is None else bool(item['movable'])
         asked = list(item.get('memdevs') or [])
         if state == 'absent':
-            regions = [region for region in ram_regions if not asked or set(asked) & set(region.get('memdevs') or [])]
-            targets += [_cxl_target(snapshot, region['memdevs'], region, movable) for region in regions
-                        if region['name'] not in [target['region'] for target in targets]]
+            for region in ram_regions:
+                if (asked and not set(asked) & set(region.get('memdevs') or [])) \
+                        or region['name'] in [target['region'] for target in targets]:
+                    continue
+                target = _cxl_target(snapshot, item, region['memdevs'], region)
+                if not target['owned'] and not target['adopt']:
+                    if not asked:
+                        unowned.setdefault(region['name'], {'name': target['name'], 'why': region_not_owned_message(region)})
+                        continue
+                    target['problem'] = '%s (in pmem_system_ram_cxl_regions)' % region_not_owned_message(region)
+                targets.append(target)
             continue
         if not asked and not memdevs:
-            targets.append(dict(_cxl_target(snapshot, [], None, movable), problem=(
+            targets.append(dict(_cxl_target(snapshot, item, [], None), problem=(
                 'no CXL memdev with RAM capacity on this host (pmem_info cxl.memdevs: %s)'
                 % (', '.join(memdev.get('name', '?') for memdev in cxl.get('memdevs') or []) or 'none'))))
             continue
         unknown = [name for name in asked if name not in [memdev['name'] for memdev in memdevs]]
         if unknown:
-            targets.append(dict(_cxl_target(snapshot, asked, None, movable), problem=(
+            targets.append(dict(_cxl_target(snapshot, item, asked, None), problem=(
                 'no CXL memdev %s with RAM capacity (memdevs: %s)'
                 % (', '.join(unknown), ', '.join(memdev['name'] for memdev in memdevs) or 'none'))))
             continue
@@ -331,13 +352,13 @@ def cxl_targets(snapshot, items, state):
                 region = (exact or used)[0]
                 if region['name'] in [target['region'] for target in targets]:
                     continue
-                target = _cxl_target(snapshot, region['memdevs'], region, movable)
+                target = _cxl_target(snapshot, item, region['memdevs'], region)
                 if region.get('type') != 'ram':
                     target['problem'] = '%s is in %s, a %s region' % (target['name'], region['name'], region.get('type'))
                 else:
                     _plan_cxl_present(snapshot, target)
             else:
-                target = _cxl_target(snapshot, group, None, movable)
+                target = _cxl_target(snapshot, item, group, None)
                 if used:
                     target['problem'] = ('%s already used by %s: remove that region first'
                                          % (', '.join(group), ', '.join(region['name'] for region in used)))
@@ -350,6 +371,10 @@ def cxl_targets(snapshot, items, state):
             target['delta'] = -_int(device.get('online_bytes')) if device.get('mode') == 'system-ram' else 0
         target['region_done'] = target['exists']
         target['memory_done'] = device.get('mode') == 'system-ram' and target['delta'] == 0
+    if alone is not None:
+        # A region one item leaves alone may be another's target (named with adopt).
+        alone.extend(entry for name, entry in sorted(unowned.items())
+                     if name not in [target['region'] for target in targets])
     return targets
 
 

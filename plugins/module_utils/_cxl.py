@@ -18,14 +18,20 @@ Attributes:
                        used (bytes of its ram capacity in regions), free
     ``root_decoders``  list of dicts: name ("decoder0.0"), size, free (max_available_extent),
                        volatile_capable, interleave_ways, memdevs (names it can map, or None: unknown)
-    ``regions``        list of dicts: name ("region0"), type ("ram"|"pmem"), size, interleave_ways,
+    ``regions``        list of dicts: name ("region0"), uuid (None for a RAM region: the kernel gives only
+                       pmem regions one, so cxl prints none), type ("ram"|"pmem"), size, interleave_ways,
                        decode_state, memdevs (in position order), dax_devices (chardevs), devices
                        (daxctl-style dicts of its dax devices)
 
 ``plan_region(cxl, desired)`` -> ``_state.Plan`` (pure). ``desired``: state (present|absent),
 memdevs (list, or None = every memdev with RAM capacity, one region each), region (absent only: a
-region name), size (bytes or None = all free capacity), decoder (None = chosen), online, movable.
-Actions are commands (``cxl ...``) and sysfs writes (``['tee', path]`` with ``data``), in order.
+region name), size (bytes or None = all free capacity), decoder (None = chosen), online, movable,
+record (the ownership record of ``_ownership``, or None: ownership not kept), adopt.
+Actions are commands (``cxl ...``) and sysfs writes (``['tee', path]`` with ``data``), in order, and with
+a record ``record`` steps (``data``: the region) that adopt an existing region. With a record, state absent
+refuses a region the record does not list (``_ownership.region_recorded``: name and uuid, or name and
+memdevs for a RAM region, which has no uuid) unless adopt.
+``created_regions(stdout)``: the regions ``cxl create-region`` reports having made (what to record).
 
 Kernel facts behind it (see docs/daxctl-facts.md): since 6.3 kmem onlines a new CXL RAM region's
 memory by itself, as ``auto_online_blocks`` says; Debian 13 says "online", which puts it in
@@ -39,7 +45,8 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError
+from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, parse_json_list
+from ansible_collections.pmem.dax.plugins.module_utils._ownership import ADOPT_HINT, OWNERSHIP_PATH, region_recorded
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan, _int
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import AUTO_ONLINE_PATH
@@ -99,7 +106,7 @@ class CxlState(object):
                 devices.append(device)
         mappings = sorted(raw.get('mappings') or [], key=lambda item: _int(item.get('position')) or 0)
         return {
-            'name': raw['region'], 'type': raw.get('type'), 'size': _int(raw.get('size')),
+            'name': raw['region'], 'uuid': raw.get('uuid'), 'type': raw.get('type'), 'size': _int(raw.get('size')),
             'resource': _int(raw.get('resource')),
             'interleave_ways': _int(raw.get('interleave_ways')), 'decode_state': raw.get('decode_state'),
             'memdevs': [item['memdev'] for item in mappings if item.get('memdev')],
@@ -160,11 +167,47 @@ def cxl_summary(runner, sysfs):
         return {'available': False, 'memdevs': [], 'root_decoders': [], 'regions': []}
     regions = []
     for region in cxl.regions:
-        item = dict((key, region[key]) for key in ('name', 'type', 'size', 'memdevs', 'dax_devices',
+        item = dict((key, region[key]) for key in ('name', 'uuid', 'type', 'size', 'memdevs', 'dax_devices',
                                                    'interleave_ways', 'decode_state'))
         item['online_blocks'], item['total_blocks'] = region_memory(region)
         regions.append(item)
     return {'available': True, 'memdevs': cxl.memdevs, 'root_decoders': cxl.root_decoders, 'regions': regions}
+
+
+def created_regions(stdout):
+    """The regions cxl create-region printed (each as cxl list shows it: name, uuid, memdevs); [] for none."""
+    try:
+        return [CxlState._region(raw) for raw in parse_json_list(stdout) if raw.get('region')]
+    except ValueError:
+        return []
+
+
+def region_not_owned_message(region, path=OWNERSHIP_PATH):
+    """Why pmem.dax leaves a CXL region alone (the words of _ownership.not_owned_message for a namespace)."""
+    uuid = ', uuid %s' % region['uuid'] if region.get('uuid') else ''
+    return ('CXL region %s (memdevs %s%s) was not created by pmem.dax (not in the ownership record %s); a region '
+            'name is not ownership. %s' % (region.get('name'), ', '.join(region.get('memdevs') or []) or '?', uuid,
+                                           path, ADOPT_HINT))
+
+
+def _unrecorded(desired, region):
+    """Ownership is kept and the record does not list the region."""
+    return desired.get('record') is not None and not region_recorded(desired['record'], region)
+
+
+def _ownership_refusal(desired, region):
+    """Why the request may not destroy a region (None when no record is kept, it is recorded, or adopted)."""
+    if _unrecorded(desired, region) and not desired.get('adopt'):
+        return region_not_owned_message(region)
+    return None
+
+
+def _adopt_actions(desired, region):
+    """With adopt, recording an existing region that the record does not list yet (a change of its own)."""
+    if not (_unrecorded(desired, region) and desired.get('adopt')):
+        return []
+    return [Action('record', description='record %s as created by pmem.dax' % _describe(region), name='adopt',
+                   data=region)]
 
 
 def _describe(region):
@@ -241,7 +284,8 @@ def _plan_create(cxl, desired, memdevs):
         Action('command', ['tee', AUTO_ONLINE_PATH], 'set auto_online_blocks to %s, so that kmem brings the new '
                'region\'s memory %s' % (policy, where), name='hold_auto_online', data=policy),
         Action('command', argv, 'create a %s ram region over %s in %s (memory %s)'
-               % (format_size(size), ', '.join(memdevs), decoder['name'], where), name='create_region'),
+               % (format_size(size), ', '.join(memdevs), decoder['name'], where), name='create_region',
+               data={'memdevs': list(memdevs)}),
         Action('command', ['tee', AUTO_ONLINE_PATH], 'restore auto_online_blocks', name='restore_auto_online'),
     ]
     after = {'region': None, 'state': 'present', 'type': 'ram', 'size': size, 'memdevs': list(memdevs),
@@ -284,6 +328,7 @@ def _plan_present(cxl, desired):
                                                     format_size(desired['size']), region['name'])))
             before.append(region_summary(region))
             after.append(region_summary(region))
+            actions.extend(_adopt_actions(desired, region))
             continue
         others = [region for name in group for region in cxl.regions_of(name)]
         if others and desired.get('memdevs'):
@@ -297,6 +342,7 @@ def _plan_present(cxl, desired):
                 if region_summary(region) not in before:
                     before.append(region_summary(region))
                     after.append(region_summary(region))
+                    actions.extend(_adopt_actions(desired, region))
             continue
         created, predicted, error = _plan_create(cxl, desired, group)
         if error:
@@ -318,6 +364,9 @@ def _plan_absent(cxl, desired):
         targets = [region for region in cxl.regions if region['type'] == 'ram']
     actions = []
     for region in targets:
+        refusal = _ownership_refusal(desired, region)
+        if refusal:
+            return Plan(error=refusal)
         online, total = region_memory(region)
         if online:
             chardevs = ', '.join(region['dax_devices'])
@@ -327,7 +376,7 @@ def _plan_absent(cxl, desired):
         actions.append(Action('command', ['cxl', 'disable-region', region['name']],
                               'disable %s (its memory is offline)' % _describe(region), name='disable_region'))
         actions.append(Action('command', ['cxl', 'destroy-region', region['name']],
-                              'destroy %s' % region['name'], name='destroy_region'))
+                              'destroy %s' % region['name'], name='destroy_region', data=region))
     return Plan(actions=actions, before={'regions': [region_summary(region) for region in targets]},
                 after={'regions': []})
 
@@ -345,8 +394,10 @@ def plan_region(cxl, desired):
 
 
 def goal_reached(cxl, desired):
-    """The re-read topology shows what was asked for (cxl's rc is not to be trusted)."""
-    if desired['state'] == 'absent':
-        return not _plan_absent(cxl, desired).actions
-    plan = _plan_present(cxl, desired)
+    """The re-read topology shows what was asked for (cxl's rc is not to be trusted).
+
+    The goal is the topology alone: what the record says is the executor's business (a region this run
+    created is not in the record the plan was made with)."""
+    topology = dict(desired, record=None)
+    plan = _plan_absent(cxl, topology) if desired['state'] == 'absent' else _plan_present(cxl, topology)
     return plan.error is None and not plan.actions

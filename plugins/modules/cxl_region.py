@@ -21,6 +21,11 @@ description:
   - The result is decided from the topology re-read after the commands, never from C(cxl)'s exit code
     (C(cxl create-region) can exit 0 after failing).
   - A region does not survive a reboot; run the module (or the role) again at boot to re-create it.
+  - Ownership. With O(ownership=true) the module keeps the collection's ownership record
+    (C(/var/lib/pmem-dax/owned.json)) - a region it creates is recorded as soon as C(cxl create-region)
+    reports it, by its name, uuid and memdevs, and a region is destroyed only when it is recorded, or when
+    adopted (O(adopt=true)). The kernel gives a RAM region no uuid, so a RAM region is recorded by its name and
+    memdevs.
 seealso:
   - module: pmem.dax.dax_memory
   - module: pmem.dax.pmem_info
@@ -78,6 +83,18 @@ options:
         V(false) puts it in C(ZONE_NORMAL), where the kernel's own data makes it permanent until reboot.
     type: bool
     default: true
+  ownership:
+    description:
+      - Keep and obey the ownership record (see the description). The role P(pmem.dax.pmem_system_ram#role)
+        sets it; without it O(state=absent) destroys any region it is pointed at (whose memory is offline).
+    type: bool
+    default: false
+  adopt:
+    description:
+      - With O(ownership=true), take over the regions of the request that are not recorded - they are recorded
+        as created by pmem.dax (O(state=present)) or destroyed like one (O(state=absent)).
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -90,6 +107,18 @@ EXAMPLES = r'''
     memdevs: [mem0]
     size: 512m
     online: false
+
+- name: A region over mem0, recorded as pmem.dax's in the ownership record
+  pmem.dax.cxl_region:
+    memdevs: [mem0]
+    ownership: true
+
+- name: Remove a region that pmem.dax did not create (its memory is offline)
+  pmem.dax.cxl_region:
+    state: absent
+    region: region1
+    ownership: true
+    adopt: true
 
 - name: Take the memory offline, then remove the region
   block:
@@ -150,11 +179,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
 from ansible_collections.pmem.dax.plugins.module_utils._cxl import (
     CxlState,
+    created_regions,
     goal_reached,
     plan_region,
     region_memory,
 )
 from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils import _ownership
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import AUTO_ONLINE_PATH, Sysfs
 
@@ -195,6 +226,58 @@ def wait_for_region(runner, desired):
         time.sleep(1)
 
 
+class RegionRecorder(object):
+    """The ownership record of one run (None when ownership is off), written as the regions change.
+
+    A new region is recorded as soon as create-region reports it, an adopted one when its record step
+    runs, a destroyed one leaves after destroy-region succeeded. cxl's exit codes are not to be trusted
+    either way, so settle() makes the record match the topology re-read at the end.
+    """
+
+    def __init__(self, module, path, record):
+        self.module = module
+        self.path = path
+        self.record = record
+        self.initial = record
+
+    def _write(self, record):
+        if record != self.record:
+            self.record = record
+            _ownership.write_record(self.module, self.path, record)
+
+    def before(self, action):
+        if self.record is not None and action.kind == 'record':
+            self._write(_ownership.with_region(self.record, action.data))
+
+    def after(self, action, outcome):
+        if self.record is None or outcome.rc != 0:
+            return
+        if action.name == 'create_region':
+            for region in created_regions(outcome.stdout):
+                self._write(_ownership.with_region(self.record, region))
+        elif action.name == 'destroy_region':
+            self._write(_ownership.without_region(self.record, action.data['name']))
+
+    def settle(self, plan, cxl):
+        """Record what the run created, and keep only destroyed regions that are still there and were ours."""
+        if self.record is None:
+            return
+        record = self.record
+        for action in plan.actions:
+            if action.name == 'create_region':
+                # The plan creates only over memdevs that were in no region: any region over them is new.
+                for region in cxl.regions:
+                    if sorted(region['memdevs']) == sorted(action.data['memdevs']):
+                        record = _ownership.with_region(record, region)
+            elif action.name == 'destroy_region':
+                region = cxl.region(action.data['name'])
+                if region and _ownership.region_recorded(self.initial, region):
+                    record = _ownership.with_region(record, region)
+                else:
+                    record = _ownership.without_region(record, action.data['name'])
+        self._write(record)
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -206,6 +289,8 @@ def main():
             decoder=dict(type='str'),
             online=dict(type='bool', default=True),
             movable=dict(type='bool', default=True),
+            ownership=dict(type='bool', default=False),
+            adopt=dict(type='bool', default=False),
         ),
         mutually_exclusive=[('region', 'memdevs')],
         supports_check_mode=True,
@@ -220,6 +305,11 @@ def main():
     sysfs = Sysfs()
     try:
         with host_lock(module, LOCK_TIMEOUT):
+            record_path = _ownership.record_path(sysfs)
+            try:
+                desired['record'] = _ownership.read_record(record_path) if desired['ownership'] else None
+            except _ownership.RecordError as exc:
+                module.fail_json(msg=str(exc), commands=[])
             cxl = CxlState.read(runner)
             plan = plan_region(cxl, desired)
             if plan.error:
@@ -232,7 +322,11 @@ def main():
                 module.exit_json(**result)
             policy_before = sysfs.auto_online_blocks()
             failure = None
+            recorder = RegionRecorder(module, record_path, desired['record'])
             for action in plan.actions:
+                recorder.before(action)
+                if action.kind != 'command':
+                    continue
                 argv = action.argv
                 data = action.data
                 if action.name == 'restore_auto_online':
@@ -241,6 +335,7 @@ def main():
                 if argv[0] == 'tee':
                     argv = ['tee', sysfs.path(argv[1])]
                 outcome = runner.run_change(argv[0], argv[1:], data=data)
+                recorder.after(action, outcome)
                 if outcome.rc != 0 and failure is None:
                     failure = outcome
                     if action.name == 'hold_auto_online':
@@ -249,6 +344,7 @@ def main():
                 runner.run_change('tee', [sysfs.path(AUTO_ONLINE_PATH)],
                                   data=policy_before)
             cxl = wait_for_region(runner, desired)
+            recorder.settle(plan, cxl)
     except CliError as exc:
         module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
 

@@ -225,16 +225,20 @@ cxl:
     - CXL memory expanders, from C(cxl list); C(available) is false and the lists empty when the kernel has
       no CXL bus or the C(cxl) command is not installed.
     - C(memdevs) (name, ram_size, pmem_size, serial, host, used, free), C(root_decoders) (name, size, free,
-      volatile_capable, interleave_ways, memdevs), C(regions) (name, type, size, memdevs, dax_devices,
-      online_blocks, total_blocks); the dax devices of a region are also in RV(dax_devices).
+      volatile_capable, interleave_ways, memdevs), C(regions) (name, uuid, type, size, memdevs, dax_devices,
+      online_blocks, total_blocks, owned); the dax devices of a region are also in RV(dax_devices).
+    - A region's C(uuid) is null for a RAM region (the kernel gives only pmem regions one). C(owned) says
+      whether the ownership record (RV(ownership)) lists the region - by name and uuid, or for a region without
+      a uuid by name and memdevs - that is whether pmem.dax created (or adopted) it;
+      P(pmem.dax.cxl_region#module) with O(pmem.dax.cxl_region#module:ownership=true) destroys only those.
   returned: always
   type: dict
   sample:
     available: true
     memdevs: [{name: mem0, ram_size: 1073741824, pmem_size: 0, used: 1073741824, free: 0}]
     root_decoders: [{name: decoder0.0, size: 4294967296, free: 3221225472, volatile_capable: true}]
-    regions: [{name: region0, type: ram, size: 1073741824, memdevs: [mem0], dax_devices: [dax0.0],
-               online_blocks: 8, total_blocks: 8}]
+    regions: [{name: region0, uuid: null, type: ram, size: 1073741824, memdevs: [mem0], dax_devices: [dax0.0],
+               online_blocks: 8, total_blocks: 8, owned: true}]
 host:
   description: Host facts around persistent memory that ndctl and daxctl do not report.
   returned: always
@@ -322,6 +326,12 @@ def namespace_results(state, ownership):
     return results
 
 
+def cxl_results(cxl, ownership):
+    """pmem_info's cxl section with what the ownership record says of each region."""
+    regions = [dict(region, owned=_ownership.region_recorded(ownership, region)) for region in cxl['regions']]
+    return dict(cxl, regions=regions)
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(require_tools=dict(type='bool', default=True)),
                            supports_check_mode=True)
@@ -355,7 +365,7 @@ def main():
         versions=versions,
         dax_model=state.dax_model,
         hotremove=sysfs.hotremove(),
-        cxl=cxl,
+        cxl=cxl_results(cxl, ownership),
         host=host,
     )
 
