@@ -374,8 +374,10 @@ def persist(module):
              'before': read_text(paths[key]) or '', 'after': texts[key] if needed else ''}
             for key in ('config', 'script', 'unit') if key in writes or key in removals]
     diff.append({'before': {'unit_enabled': enabled}, 'after': {'unit_enabled': needed}})
-    result = dict(changed=changed, config=config, commands=commands, diff=diff,
+    result = dict(changed=changed, config=config, commands=commands,
                   files=[host_paths[key] for key in writes + removals])
+    if module._diff:
+        result['diff'] = diff
 
     if module.check_mode or not changed:
         module.exit_json(**result)

@@ -75,8 +75,10 @@ def main():
             module.fail_json(msg='could not set %s to %s (rc %s): %s'
                                  % (DEMOTION_PATH, str(wanted).lower(), result.rc, result.stderr.strip() or 'no output'),
                              commands=[['tee', DEMOTION_PATH]])
-    module.exit_json(changed=changed, demotion_enabled=wanted, diff=diff,
-                     commands=[['tee', DEMOTION_PATH]] if changed else [])
+    result = dict(changed=changed, demotion_enabled=wanted, commands=[['tee', DEMOTION_PATH]] if changed else [])
+    if module._diff:
+        result['diff'] = diff
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':
