@@ -113,7 +113,7 @@ def data_signs(sysfs, namespace, device):
         return signs
     signatures, error = device_signatures(path)
     if signatures:
-        signs.append('/dev/%s holds a %s signature' % (name, ', '.join(signatures)))
+        signs.append('/dev/%s starts with data (signature found: %s)' % (name, ', '.join(signatures)))
     elif error:
         signs.append('/dev/%s could not be read to look for data (%s)' % (name, error))
     return signs
