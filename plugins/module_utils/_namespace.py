@@ -89,7 +89,8 @@ def namespace_users(state, namespace):
             if source == '/dev/' + blockdev or partition or (devno and mount['devno'] == devno):
                 others.append('%s is mounted at %s' % (source or blockdev, mount['mountpoint']))
     for user in sysfs.open_files(paths):
-        others.append('%s is open in process %d (%s)' % (user['path'], user['pid'], user['comm'] or '?'))
+        others.append('%s is %s in process %d (%s)' % (user['path'], user.get('how', 'open'), user['pid'],
+                                                       user['comm'] or '?'))
     return Usage(online_memory, others, data_signs(sysfs, namespace, device))
 
 

@@ -45,7 +45,8 @@ Name checks (run them before a name reaches a path or a command):
     ``namespace_devtype(namespace)``  -> "nd_namespace_io" (label-less) | "nd_namespace_pmem" | None
     ``block_dev_numbers(name)``     -> "major:minor" of /sys/class/block/<name>, or None
     ``mounts()``                    -> [{source, mountpoint, devno}] from /proc/self/mountinfo
-    ``open_files(paths)``           -> [{pid, comm, path}] of other processes holding any of paths open
+    ``open_files(paths)``           -> [{pid, comm, path, how}] of other processes holding any of paths open (how:
+                                       open, a file descriptor) or mapped (a mapping in /proc/PID/maps)
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -415,11 +416,22 @@ class Sysfs(object):
         for pid in self._listdir('proc'):
             if not pid.isdigit() or pid == own_pid:
                 continue
+            found = set()
             for fd in self._listdir('proc', pid, 'fd'):
                 try:
                     target = os.readlink(self.path('proc', pid, 'fd', fd))
                 except (IOError, OSError):
                     continue
-                if target in wanted:
-                    users.append({'pid': int(pid), 'comm': self.read('proc', pid, 'comm'), 'path': target})
+                if target in wanted and target not in found:
+                    found.add(target)
+                    users.append({'pid': int(pid), 'comm': self.read('proc', pid, 'comm'), 'path': target,
+                                  'how': 'open'})
+            # A process may map a device DAX file and close it: the mapping alone keeps using the memory.
+            for line in (self.read('proc', pid, 'maps') or '').splitlines():
+                fields = line.split(None, 5)
+                target = fields[5].strip() if len(fields) == 6 else None
+                if target in wanted and target not in found:
+                    found.add(target)
+                    users.append({'pid': int(pid), 'comm': self.read('proc', pid, 'comm'), 'path': target,
+                                  'how': 'mapped'})
         return users
