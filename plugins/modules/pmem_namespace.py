@@ -201,10 +201,31 @@ EXAMPLES = r'''
       - name: ram1
         region: region1
 
-- name: Remove the namespace "db"
+- name: Remove the namespace "db" (refused while it may hold data - fsdax, a filesystem signature, mounted, open)
   pmem.dax.pmem_namespace:
     name: db
     state: absent
+
+- name: Remove the fsdax namespace "logs" and the filesystem on it
+  pmem.dax.pmem_namespace:
+    name: logs
+    state: absent
+    force: true
+
+- name: Create "ram0", recorded in the ownership record as made by pmem.dax (its uuid, before ndctl runs)
+  pmem.dax.pmem_namespace:
+    name: ram0
+    region: region0
+    ownership: true
+
+- name: Remove namespaces, but only those pmem.dax created; "legacy" (made by an older version) is adopted first
+  pmem.dax.pmem_namespace:
+    namespaces:
+      - name: ram0
+      - name: legacy
+        adopt: true
+    state: absent
+    ownership: true
 '''
 
 RETURN = r'''
