@@ -25,8 +25,8 @@ __metaclass__ = type
 import copy
 import os
 
-from ansible_collections.pmem.dax.plugins.module_utils._ownership import (RECORDED, namespace_uuid, not_owned_message,
-                                                                       ownership_of)
+from ansible_collections.pmem.dax.plugins.module_utils._ownership import (
+    RECORDED, namespace_uuid, not_owned_message, ownership_of)
 from ansible_collections.pmem.dax.plugins.module_utils._signature import device_signatures
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size, round_down, round_up
 from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan
@@ -281,9 +281,8 @@ def _init_labels_actions(state, region, desired, users_of):
         usage = users_of(namespace) if namespace else None
         # force is given already (init_labels wipes the region): only a use stops it, not signs of data.
         if usage and (usage.online_memory or usage.others):
-            return None, ('cannot write labels on %s: %s is in use: %s'
-                          % (region['name'], dev, '; '.join(([usage.online_memory] if usage.online_memory else [])
-                                                             + usage.others)))
+            uses = ([usage.online_memory] if usage.online_memory else []) + usage.others
+            return None, 'cannot write labels on %s: %s is in use: %s' % (region['name'], dev, '; '.join(uses))
     dimms = state.sysfs.region_mappings(region['name'])
     if not dimms or not all(NMEM_RE.match(dimm) for dimm in dimms):
         return None, 'cannot find the DIMMs (nmem devices) of %s to write labels on' % region['name']
@@ -334,8 +333,8 @@ def _plan_absent(state, desired, users_of, matches, record):
         return Plan(before=absent, after=absent)
     actions = []
     for namespace in matches:
-        error = ownership_refusal(record, namespace, desired) or destroy_refusal(namespace, users_of(namespace),
-                                                                                desired)
+        error = ownership_refusal(record, namespace, desired) or \
+            destroy_refusal(namespace, users_of(namespace), desired)
         if error:
             return Plan(error=error)
         actions.append(Action('command', destroy_argv(namespace), 'destroy %s' % _describe(namespace),

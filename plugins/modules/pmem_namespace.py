@@ -478,9 +478,10 @@ def desired_items(params):
     if params['namespaces'] is None:
         items = [desired_from(dict(params, namespaces=None))]
     else:
-        items = [desired_from(dict(shared, several=True, **dict((key, value) for key, value in item.items()
-                                                               if value is not None or key not in shared)))
-                 for item in params['namespaces']]
+        # An item's force/adopt left unset takes the module's; its other options stay its own.
+        items = [desired_from(dict(shared, several=True, **dict(
+            (key, value) for key, value in item.items() if value is not None or key not in shared)))
+            for item in params['namespaces']]
     if params['ownership']:
         for desired in items:
             desired['uuid'] = _ownership.new_uuid() if desired['state'] == 'present' else None
