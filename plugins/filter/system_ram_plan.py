@@ -89,12 +89,19 @@ _value:
       description:
         - One per CXL RAM region acted on - name (C(cxl:mem0,mem1), for messages), memdevs, region (name, null
           when new), device (its dax chardev, or null), movable, exists, mode, node (string; C(cxl) for a new
-          region), size (bytes of the region), delta, problem, region_done, memory_done.
+          region), size (bytes of the region), delta, problem, region_done, memory_done, owned (in the ownership
+          record), adopt.
       type: list
       elements: dict
     forecast:
       description: Memory per NUMA node (string keys) after the change, C(kernel) and C(movable) bytes.
       type: dict
+    left_alone:
+      description:
+        - What the role does not touch although it looks like the role's (a C(pmem-ram-*) namespace or a CXL region
+          pmem.dax did not create, or one that may hold data), each C(name) and C(why).
+      type: list
+      elements: dict
     errors:
       description: Why the change cannot be done, one message per reason; empty when it can.
       type: list
@@ -443,7 +450,7 @@ def system_ram_plan(snapshot, state, namespaces=None, prefix='pmem-ram-', max_mo
             if any(item.get('default') for item in items) else items
         cxl = []
         try:
-            cxl = cxl_targets(snapshot, list(cxl_regions or []), state)
+            cxl = cxl_targets(snapshot, list(cxl_regions or []), state, alone)
         except ValueError as exc:
             errors.append('Nothing was changed: pmem_system_ram_cxl_regions: size: %s.' % exc)
         nodes = forecast(snapshot, targets + cxl)

@@ -328,7 +328,8 @@ def main():
                 if action.kind != 'command':
                     continue
                 argv = action.argv
-                data = action.data
+                # stdin is for the sysfs writes: a cxl command's data is what it acts on (for the record).
+                data = action.data if argv[0] == 'tee' else None
                 if action.name == 'restore_auto_online':
                     data = policy_before
                     wait_for_region(runner, desired)

@@ -16,8 +16,9 @@ description:
   - Reports regions, namespaces, dax devices with their memory blocks, the memory block size, online memory
     per NUMA node and zone, the auto-online policy, memory tiers and the demotion switch, tool and kernel
     versions, the dax device model and whether the kernel can hot-remove memory.
-  - Also reports, in RV(host), host facts around it that the tools do not report. Where ndctl and daxctl are
-    and their versions, udev rules that online hot-added memory behind daxctl's back, and the memory available.
+  - Also reports, in RV(host), host facts around it that the tools do not report. Where ndctl, daxctl and cxl are
+    and the versions, udev rules that online hot-added memory behind daxctl's back (with an override that stops
+    them for memory only), the kernel features the role needs, and the memory available.
   - Changes nothing on the host.
 author:
   - pmem.dax contributors (@pmem-dax)
@@ -247,7 +248,20 @@ host:
     tools:
       ndctl: {path: /usr/bin/ndctl, version: "76.1"}
       daxctl: {path: /usr/bin/daxctl, version: "76.1"}
-    online_udev_rules: []
+    cxl_path: /usr/bin/cxl
+    online_udev_rules: [/usr/lib/udev/rules.d/40-redhat.rules]
+    udev_rules:
+      - path: /usr/lib/udev/rules.d/40-redhat.rules
+        effective: /usr/lib/udev/rules.d/40-redhat.rules
+        applies: true
+        rules:
+          - line: 21
+            text: ATTR{state}=="offline", ATTR{state}="$env{.state}"
+            does: writes ATTR{state}="online" or "online_movable"
+            condition: CONST{arch}!="ppc64*" and CONST{arch}!="s390*"
+            applies: true
+        override: {path: /etc/udev/rules.d/40-redhat.rules, state: missing, content: "# Written by pmem.dax ..."}
+    features: {memory_hotplug: true, auto_online_blocks: true, dax_bus: true, cxl_bus: false, kmem: true}
     mem_available: 2466250752
   contains:
     tools:
@@ -255,13 +269,43 @@ host:
         - For C(ndctl) and C(daxctl), the C(path) of the program and its C(version) (both V(null) when it is not
           installed).
       type: dict
+    cxl_path:
+      description: Path of the C(cxl) command, V(null) when it is not installed.
+      type: str
     online_udev_rules:
       description:
-        - The udev rules files that online hot-added memory as soon as it appears (in the kernel's default zone,
+        - The udev rules files that online hot-added memory on this host as soon as it appears (in their own zone,
           before daxctl can choose one), as udev picks them; a rule masked by a link to C(/dev/null) in
-          C(/etc/udev/rules.d) does not count.
+          C(/etc/udev/rules.d) does not count, nor does an override the pmem_system_ram role wrote.
+        - Decided as udev evaluates the rules (GOTO and LABEL, DMI strings, the architecture), not line by line; a
+          rule whose condition cannot be decided here (the output of a PROGRAM) counts.
       type: list
       elements: path
+    udev_rules:
+      description:
+        - Every rules file (one per name, as udev picks them) with rules that online hot-added memory on some host,
+          even where they do not apply here. C(path) is the file with those rules; C(effective) the file udev
+          reads (C(path), or the override in C(/etc/udev/rules.d)).
+        - Per rule, C(line), C(text), what it C(does), the C(condition) under which it onlines memory (V(null) on
+          every host; else, for example, the Hyper-V/Xen DMI strings of Ubuntu's rule) and whether it C(applies)
+          here (V(true), V(false), or V(null) when the condition cannot be decided here). C(applies) of the file is
+          that of its rules together.
+        - C(override) is a file for C(/etc/udev/rules.d) of the same name (which replaces the file whole) that keeps
+          every line but makes those rules skip memory blocks, CPU hot-add rules included; C(state) V(missing),
+          V(current), V(stale) (an override pmem.dax wrote from an older version of C(path)), V(obsolete) (an
+          override pmem.dax wrote whose C(path) is gone or onlines no memory any more; no C(rules), C(content)
+          V(null)), or V(impossible) (C(path) is itself in C(/etc/udev/rules.d), the administrator's own file;
+          C(content) is then the suggested edit of it).
+      type: list
+      elements: dict
+    features:
+      description:
+        - What the kernel offers, read from sysfs rather than guessed from its version (vendor kernels backport).
+          C(memory_hotplug) (C(/sys/devices/system/memory)), C(auto_online_blocks) (the auto-online policy file),
+          C(dax_bus) (C(/sys/bus/dax)), C(cxl_bus) (C(/sys/bus/cxl)), C(kmem) (the driver that hot-plugs a dax
+          device as system RAM is loaded, built in or installed under C(/lib/modules); V(null) when that cannot be
+          told).
+      type: dict
     mem_available:
       description: MemAvailable from C(/proc/meminfo), in bytes.
       type: int

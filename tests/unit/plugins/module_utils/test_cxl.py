@@ -119,8 +119,9 @@ def test_pmem_info_section(tmp_path, bus, tool, available):
     summary = cxl_summary(runner, Sysfs(root=str(tmp_path)))
     assert summary['available'] == available
     if available:
+        # A RAM region has no uuid: cxl prints none (the kernel gives only pmem regions one).
         assert summary['regions'] == [{
-            'name': 'region0', 'type': 'ram', 'size': 1073741824, 'memdevs': ['mem0'], 'dax_devices': ['dax0.0'],
+            'name': 'region0', 'uuid': None, 'type': 'ram', 'size': 1073741824, 'memdevs': ['mem0'], 'dax_devices': ['dax0.0'],
             'interleave_ways': 1, 'decode_state': 'commit', 'online_blocks': 8, 'total_blocks': 8}]
         assert summary['memdevs'][0]['free'] == 0
     else:

@@ -7,7 +7,9 @@
 
 Each case runs against every recorded host its "host" names (Debian 12 and 13 guests). It passes when the
 module fails, reports no change, says what the case expects, and ran nothing but ndctl/daxctl list and
---version: a request that is refused must be refused before any change.
+--version: a request that is refused must be refused before any change. The role's cases run on its planner
+in tests/unit/plugins/filter/test_reliability_role_plan.py (controller code, which ansible-test cannot import
+in the modules' context these tests run in).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -19,7 +21,6 @@ import re
 
 import pytest
 
-from ansible_collections.pmem.dax.plugins.filter.system_ram_plan import system_ram_plan
 from ansible_collections.pmem.dax.tests.reliability import make_table
 from ansible_collections.pmem.dax.tests.unit.plugins.modules.uthelper import (
     BIN_DIR,
@@ -78,23 +79,6 @@ def test_bad_input_fails_before_any_change(case, fixture, tmp_path):
     assert host.changes == [], '%s: ran %s before failing' % (case['id'], host.changes)
     assert re.search(case['expect'], result['msg']), \
         '%s: message %r does not match %r' % (case['id'], result['msg'], case['expect'])
-
-
-@pytest.mark.parametrize('case', [case for case in SPEC['cases']
-                                  if case['target'] == 'role' and 'unit' in make_table.where(case)],
-                         ids=lambda case: case['id'])
-def test_role_plan_refuses(case):
-    """A role case the role's planner refuses, on the role's snapshot of the case's host: the role stops at
-    its plan check, before any change, with these errors as its message."""
-    variables = case['args']
-    plan = system_ram_plan(SPEC['hosts'][case['host']]['role_snapshot'],
-                           state=variables.get('pmem_system_ram_state', 'present'),
-                           namespaces=variables.get('pmem_system_ram_namespaces', []),
-                           max_movable_ratio=variables.get('pmem_system_ram_max_movable_ratio', 3),
-                           mem_available=2 << 30)
-    message = ' '.join(plan['errors'])
-    assert re.search(case['expect'], message), \
-        '%s: message %r does not match %r' % (case['id'], message, case['expect'])
 
 
 def test_cases_are_well_formed():
