@@ -208,6 +208,12 @@ demotion_enabled:
   description: Whether page demotion to lower memory tiers is on (null when the kernel has no switch).
   returned: always
   type: bool
+check_mode:
+  description:
+    - Whether the task ran in check mode (with C(--check), or C(check_mode) on the task, its block or play, which
+      C(ansible_check_mode) does not show).
+  returned: always
+  type: bool
 versions:
   description: Versions of ndctl, daxctl and the kernel.
   returned: always
@@ -316,10 +322,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
 from ansible_collections.pmem.dax.plugins.module_utils._cxl import cxl_summary
 from ansible_collections.pmem.dax.plugins.module_utils._host import TOOLS, host_facts
-from ansible_collections.pmem.dax.plugins.module_utils._namespace import namespace_users
 from ansible_collections.pmem.dax.plugins.module_utils import _ownership
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
+from ansible_collections.pmem.dax.plugins.module_utils._system_ram import cxl_facts, namespace_facts
 
 
 def memory_summary(state):
@@ -358,24 +364,6 @@ def ownership_summary(sysfs):
                 error=error)
 
 
-def namespace_results(state, ownership):
-    """Each namespace with what the record says of it and what stops destroying it without force."""
-    results = []
-    for namespace in state.namespaces:
-        result = dict(namespace)
-        result['owned'] = _ownership.ownership_of(ownership, namespace)
-        result['ownership_note'] = _ownership.not_owned_message(ownership, namespace)
-        result['data_risks'] = namespace_users(state, namespace).risks()
-        results.append(result)
-    return results
-
-
-def cxl_results(cxl, ownership):
-    """pmem_info's cxl section with what the ownership record says of each region."""
-    regions = [dict(region, owned=_ownership.region_recorded(ownership, region)) for region in cxl['regions']]
-    return dict(cxl, regions=regions)
-
-
 def main():
     module = AnsibleModule(argument_spec=dict(require_tools=dict(type='bool', default=True)),
                            supports_check_mode=True)
@@ -400,7 +388,7 @@ def main():
     module.exit_json(
         changed=False,
         regions=state.regions,
-        namespaces=namespace_results(state, ownership),
+        namespaces=namespace_facts(state, ownership),
         ownership=ownership,
         dax_devices=[device_result(state.dax_devices[chardev]) for chardev in sorted(state.dax_devices)],
         memory=memory_summary(state),
@@ -409,7 +397,8 @@ def main():
         versions=versions,
         dax_model=state.dax_model,
         hotremove=sysfs.hotremove(),
-        cxl=cxl_results(cxl, ownership),
+        cxl=cxl_facts(cxl, ownership),
+        check_mode=module.check_mode,
         host=host,
     )
 

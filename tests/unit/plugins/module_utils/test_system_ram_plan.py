@@ -3,10 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""system_ram_plan: the cases are data in test_system_ram_plan.yaml.
+"""_system_ram.plan_system_ram (the system_ram module's plan): the cases are data in test_system_ram_plan.yaml.
 
 A case: ``id``; ``snapshot`` (a name from ``snapshots``) with optional ``snapshot_update`` (merged into it,
-one level deep per key); ``args`` (keyword arguments of the filter); then what must hold: ``targets`` and
+one level deep per key); ``args`` (keyword arguments of plan_system_ram); then what must hold: ``targets`` and
 ``cxl_targets`` (lists, each the keys that must be equal in that target, same length), ``forecast`` (equal), ``errors`` (a list of
 strings, each contained in the error at that position, same length; default: no error), ``left_alone`` (names
 in order, each ``why`` contained in the plan's).
@@ -21,27 +21,24 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.pmem.dax.plugins.filter.system_ram_plan import FilterModule
+from ansible_collections.pmem.dax.plugins.module_utils._system_ram import plan_system_ram
 
 with open(os.path.splitext(__file__)[0] + '.yaml') as handle:
     SPEC = yaml.safe_load(handle)
 
-PLAN = FilterModule().filters()['system_ram_plan']
-
-
 def snapshot_of(case):
-    snapshot = copy.deepcopy(SPEC['snapshots'][case['snapshot']])
+    view = copy.deepcopy(SPEC['snapshots'][case['snapshot']])
     for key, value in (case.get('snapshot_update') or {}).items():
-        if isinstance(value, dict) and isinstance(snapshot.get(key), dict):
-            snapshot[key].update(value)
+        if isinstance(value, dict) and isinstance(view.get(key), dict):
+            view[key].update(value)
         else:
-            snapshot[key] = value
-    return snapshot
+            view[key] = value
+    return view
 
 
 @pytest.mark.parametrize('case', SPEC['test_cases'], ids=[case['id'] for case in SPEC['test_cases']])
 def test_system_ram_plan(case):
-    plan = PLAN(snapshot_of(case), **case['args'])
+    plan = plan_system_ram(snapshot_of(case), **case['args'])
     for key in ('targets', 'cxl_targets'):
         if key in case:
             assert len(plan[key]) == len(case[key]), plan[key]

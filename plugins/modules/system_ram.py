@@ -1,0 +1,343 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: system_ram
+short_description: Turn persistent memory and CXL memory into system RAM, or take it back, in one converging run
+version_added: 0.1.0
+description:
+  - The whole change of one host in one run, under one host lock - one read, one plan, then the change, a read
+    again and a check of every device and every NUMA node against the plan. The role
+    P(pmem.dax.pmem_system_ram#role) is a short script around this module.
+  - O(state=present) creates the devdax namespaces that do not exist yet (each recorded in the ownership record
+    C(/var/lib/pmem-dax/owned.json) before ndctl creates it), hot-plugs them as system RAM with all their memory
+    online in the zone asked for, creates the CXL RAM regions asked for, and optionally enables page demotion.
+  - O(state=absent) takes the memory offline (the kernel migrates the pages out, bounded and retried), returns the
+    devices to devdax, destroys the CXL regions and then the namespaces. Only what the ownership record lists
+    with the same uuid (or what an item adopts) is destroyed; a namespace that may hold data needs C(force).
+  - The decisions are the single-purpose modules' (M(pmem.dax.pmem_namespace), M(pmem.dax.dax_mode),
+    M(pmem.dax.dax_memory), M(pmem.dax.cxl_region)) - the same planners, run in one process. Every reason the
+    change cannot be done (a namespace that does not fit or is not pmem.dax's, a movable:kernel ratio above
+    O(max_movable_ratio), no room for the pages of a removal, a device with data) fails the run before the first
+    change.
+  - Without O(namespaces), the run acts on one namespace per region over its free space, named
+    O(name_prefix)C(<region>) (present), and on every namespace with that prefix that pmem.dax created (both
+    states); namespaces with the prefix that pmem.dax did not create are left alone and listed in
+    RV(left_alone).
+  - Does not keep the change across a reboot; M(pmem.dax.dax_persist) and the role's boot-time unit do, from
+    RV(config).
+author:
+  - pmem.dax contributors (@pmem-dax)
+requirements:
+  - ndctl and daxctl on the managed host (cxl for O(cxl_regions)); the kmem driver; memory hot-remove for
+    O(state=absent)
+extends_documentation_fragment:
+  - pmem.dax.attributes
+  - pmem.dax.attributes.changes
+options:
+  state:
+    description: V(present) adds the memory, V(absent) gives it back and destroys what pmem.dax created.
+    type: str
+    choices: [present, absent]
+    default: present
+  namespaces:
+    description:
+      - The namespaces to act on; empty for the default (see the description).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The namespace's name label, its identity.
+        type: str
+        required: true
+      region:
+        description: Region to create it in (V(region0) or V(0)); default the labelled region with the most free space.
+        type: str
+      numa_node:
+        description: Create it in a region whose memory is on this NUMA node.
+        type: int
+      size:
+        description: Size (bytes, or with a unit such as V(12g), V(1GiB)); default the region's free space.
+        type: raw
+      movable:
+        description: V(true) onlines the memory in ZONE_MOVABLE (removable again); V(false) in the kernel zone.
+        type: bool
+        default: true
+      force:
+        description: Destroy it (absent) or turn it into RAM (present) although it may hold data.
+        type: bool
+        default: false
+      adopt:
+        description: Record it as created by pmem.dax, so that this run may change or destroy it.
+        type: bool
+        default: false
+  cxl_regions:
+    description: CXL RAM regions to act on besides the namespaces; empty leaves CXL memory alone.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      memdevs:
+        description: Memdevs of the region; omitted means every memdev with RAM capacity, one region each.
+        type: list
+        elements: str
+      size:
+        description: Size of a new region; default all free capacity (256 MiB units per memdev).
+        type: raw
+      movable:
+        description: Zone of the memory, as for namespaces.
+        type: bool
+        default: true
+      adopt:
+        description: Take over regions pmem.dax did not create.
+        type: bool
+        default: false
+  name_prefix:
+    description: Name prefix of the namespaces the run makes and removes by default.
+    type: str
+    default: pmem-ram-
+  max_movable_ratio:
+    description: Ceiling of movable to kernel memory after the change (the kernel's advice is about 3:1); V(0) turns it off.
+    type: float
+    default: 3
+  removal_reserve:
+    description: Memory that must stay available after a removal (MemAvailable minus the memory removed).
+    type: raw
+    default: 256m
+  timeout:
+    description: Seconds that taking memory offline may take per device.
+    type: int
+    default: 120
+  retries:
+    description: Passes over the memory blocks that stayed busy while going offline.
+    type: int
+    default: 3
+  demotion:
+    description: With O(state=present), enable page demotion to the slower memory tier (C(/sys/kernel/mm/numa/demotion_enabled)).
+    type: bool
+    default: false
+seealso:
+  - role: pmem.dax.pmem_system_ram
+  - module: pmem.dax.pmem_info
+  - module: pmem.dax.pmem_namespace
+  - module: pmem.dax.dax_mode
+'''
+
+EXAMPLES = r'''
+- name: Every region's free space as movable system RAM, in namespaces named pmem-ram-<region>
+  pmem.dax.system_ram:
+    state: present
+
+- name: One 1 GiB namespace in region0, its memory online as kernel memory
+  pmem.dax.system_ram:
+    namespaces:
+      - name: fast-1
+        region: region0
+        size: 1GiB
+        movable: false
+
+- name: A dry run of the removal, with the forecast per node
+  pmem.dax.system_ram:
+    state: absent
+  check_mode: true
+  register: removal
+
+- name: Remove a namespace that was made by hand, with a filesystem on it
+  pmem.dax.system_ram:
+    state: absent
+    namespaces:
+      - name: old-scratch
+        adopt: true
+        force: true
+
+- name: The CXL memory of mem0 as system RAM, beside the namespaces
+  pmem.dax.system_ram:
+    cxl_regions:
+      - memdevs: [mem0]
+'''
+
+RETURN = r'''
+changes:
+  description: What the run changed (in check mode, would change), one line each.
+  returned: always
+  type: list
+  elements: str
+  sample: ['namespace pmem-ram-region0 created in region0', 'pmem-ram-region0 hot-plugged as system RAM (movable)']
+commands:
+  description: The commands run (in check mode, those planned for the steps that can be planned before the change).
+  returned: always
+  type: list
+  elements: list
+targets:
+  description:
+    - One per namespace acted on - name, movable, exists, mode (of its dax device, or null), region, node
+      (string), size (bytes, new namespaces only), delta (bytes of online memory the change adds, negative for a
+      removal; an upper bound for a new namespace), problem, namespace_done, memory_done, owned, adopt, force.
+  returned: when the plan could be made
+  type: list
+  elements: dict
+cxl_targets:
+  description:
+    - One per CXL RAM region acted on - name (C(cxl:mem0)), memdevs, region, device, movable, exists, mode, node
+      (C(cxl) for a region not created yet), size, delta, problem, region_done, memory_done, owned, adopt.
+  returned: when the plan could be made
+  type: list
+  elements: dict
+forecast:
+  description: Memory per NUMA node (string keys) the plan leads to, C(kernel) and C(movable) bytes.
+  returned: when the plan could be made
+  type: dict
+nodes_before:
+  description: Online memory per NUMA node before the run, C(kernel) and C(movable) bytes.
+  returned: always
+  type: dict
+nodes_after:
+  description: Online memory per NUMA node after the run (in check mode, the forecast).
+  returned: always
+  type: dict
+left_alone:
+  description: What the run did not touch although it looks like its own, each C(name) and C(why).
+  returned: when the plan could be made
+  type: list
+  elements: dict
+problems:
+  description: Why the host read after the change does not match the plan (the run fails then).
+  returned: when the check after the change failed
+  type: list
+  elements: str
+summary:
+  description: The policy, each node before -> after, each change and what was left alone, as lines to print.
+  returned: always
+  type: list
+  elements: str
+config:
+  description:
+    - The entries of the boot-time config for this run's targets - C(namespaces) (name, movable, uuid; only names
+      with O(state=absent)) and C(cxl_regions) (memdevs, size, movable) - as M(pmem.dax.dax_persist) takes them.
+  returned: when the plan could be made
+  type: dict
+reboot_needed:
+  description: Namespaces and CXL regions whose memory only a reboot releases (a kernel without memory hot-remove).
+  returned: always
+  type: list
+  elements: str
+hotremove:
+  description: Whether the kernel can take memory offline again (V(null) when it cannot be told).
+  returned: always
+  type: bool
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
+from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._ownership import RecordError
+from ansible_collections.pmem.dax.plugins.module_utils._system_ram import (
+    StepError,
+    SystemRamRun,
+    change_lines,
+    config_entries,
+    summary_lines,
+    verify,
+)
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
+
+# The whole run holds the lock; another run waits this long, plus the offline timeout, for it.
+LOCK_TIMEOUT = 300
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            namespaces=dict(type='list', elements='dict', default=[], options=dict(
+                name=dict(type='str', required=True),
+                region=dict(type='str'),
+                numa_node=dict(type='int'),
+                size=dict(type='raw'),
+                movable=dict(type='bool', default=True),
+                force=dict(type='bool', default=False),
+                adopt=dict(type='bool', default=False),
+            )),
+            cxl_regions=dict(type='list', elements='dict', default=[], options=dict(
+                memdevs=dict(type='list', elements='str'),
+                size=dict(type='raw'),
+                movable=dict(type='bool', default=True),
+                adopt=dict(type='bool', default=False),
+            )),
+            name_prefix=dict(type='str', default='pmem-ram-'),
+            max_movable_ratio=dict(type='float', default=3),
+            removal_reserve=dict(type='raw', default='256m'),
+            timeout=dict(type='int', default=120),
+            retries=dict(type='int', default=3),
+            demotion=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params['timeout'] < 1 or params['retries'] < 0:
+        module.fail_json(msg='timeout must be at least 1 second and retries at least 0 (got timeout=%s, retries=%s)'
+                         % (params['timeout'], params['retries']), changed=False, commands=[])
+    runner = CliRunner(module)
+    sysfs = Sysfs()
+    run = SystemRamRun(module, runner, sysfs, params)
+    kernel = sysfs.kernel_release()
+    result = dict(changed=False, commands=[], reboot_needed=[], hotremove=sysfs.hotremove())
+    try:
+        with host_lock(module, LOCK_TIMEOUT + params['timeout']):
+            state, before = run.read()
+            result['nodes_before'] = before['nodes']
+            try:
+                plan, steps = run.plan(state, before)
+            except StepError as exc:
+                module.fail_json(msg=str(exc), **dict(result, nodes_after=before['nodes'], summary=[]))
+            check_mode = module.check_mode
+            changes = change_lines(params['state'], plan, run.predicted_done(plan, steps, before), True, run.pending)
+            result.update(targets=plan['targets'], cxl_targets=plan['cxl_targets'], forecast=plan['forecast'],
+                          left_alone=plan['left_alone'], reboot_needed=list(run.pending))
+            namespaces, regions = config_entries(params['state'], plan, before)
+            result['config'] = dict(namespaces=namespaces, cxl_regions=regions)
+            if module._diff:
+                result['diff'] = dict(before=dict(nodes=before['nodes']), after=dict(nodes=plan['forecast']))
+            if check_mode or not changes:
+                nodes_after = plan['forecast'] if check_mode else before['nodes']
+                result.update(changed=bool(changes), commands=run.planned_commands(steps), changes=changes,
+                              nodes_after=nodes_after,
+                              summary=summary_lines(kernel, before, nodes_after, changes, plan['left_alone'], check_mode))
+                module.exit_json(**result)
+
+            failure = None
+            try:
+                run.apply(state, plan, steps)
+            except StepError as exc:
+                failure = str(exc)
+            state, after = run.read()
+    except (CliError, RecordError) as exc:
+        details = exc.to_dict() if isinstance(exc, CliError) else {}
+        module.fail_json(msg=str(exc), **dict(result, commands=runner.changes, changed=bool(runner.changes), **details))
+
+    changes = change_lines(params['state'], plan, run.done, False, run.pending)
+    namespaces, regions = config_entries(params['state'], plan, after)
+    result.update(changed=bool(runner.changes), commands=runner.changes, changes=changes, nodes_after=after['nodes'],
+                  config=dict(namespaces=namespaces, cxl_regions=regions),
+                  summary=summary_lines(kernel, before, after['nodes'], changes, plan['left_alone'], False))
+    if module._diff:
+        result['diff'] = dict(before=dict(nodes=before['nodes']), after=dict(nodes=after['nodes']))
+    if failure:
+        module.fail_json(msg='%s. Done before that: %s' % (failure, '; '.join(changes) or 'nothing'), **result)
+    problems = verify(plan, params['state'], before, after, run.pending)
+    if problems:
+        result['problems'] = problems
+        module.fail_json(msg='Verification failed after the change: %s.' % '; '.join(problems), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
