@@ -10,8 +10,10 @@ API (stable; additions only):
 ``CxlState.read(runner)`` -> CxlState
     Runs ``cxl list -M``, ``cxl list -D -d root``, ``cxl list -R -X -T`` once each (and
     ``cxl list -M -d DECODER`` per volatile-capable root decoder when there are several, to know which
-    memdevs each can map).
-``CxlState(memdevs, root_decoders, regions, decoder_memdevs=None)``: same from parsed JSON (unit tests).
+    memdevs each can map). A cxl that does not know ``-X`` (before ndctl 77: Debian 12's 76.1) is asked
+    ``cxl list -R -T`` instead: the regions are then known without their dax devices (``dax_listed`` false).
+``CxlState(memdevs, root_decoders, regions, decoder_memdevs=None, dax_listed=True)``: same from parsed JSON
+    (unit tests).
 
 Attributes:
     ``memdevs``        list of dicts: name ("mem0"), ram_size, pmem_size, serial, host, numa_node,
@@ -22,6 +24,9 @@ Attributes:
                        pmem regions one, so cxl prints none), type ("ram"|"pmem"), size, interleave_ways,
                        decode_state, memdevs (in position order), dax_devices (chardevs), devices
                        (daxctl-style dicts of its dax devices)
+    ``dax_listed``     whether cxl listed the regions' dax devices (false: cxl without -X; the dax
+                       devices and so whether a region's memory is online are unknown, and state absent
+                       refuses a region)
 
 ``plan_region(cxl, desired)`` -> ``_state.Plan`` (pure). ``desired``: state (present|absent),
 memdevs (list, or None = every memdev with RAM capacity, one region each), region (absent only: a
@@ -49,15 +54,16 @@ from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, par
 from ansible_collections.pmem.dax.plugins.module_utils._ownership import ADOPT_HINT, OWNERSHIP_PATH, region_recorded
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import Action, Plan, _int
-from ansible_collections.pmem.dax.plugins.module_utils._sysfs import AUTO_ONLINE_PATH
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import (
+    AUTO_ONLINE_OFF, AUTO_ONLINE_PATH, ONLINE_KERNEL, ONLINE_MOVABLE, auto_online_policy)
 
 MEMDEV_LIST_ARGS = ['list', '-M']
 ROOT_DECODER_LIST_ARGS = ['list', '-D', '-d', 'root']
 REGION_LIST_ARGS = ['list', '-R', '-X', '-T']
-
-# auto_online_blocks value that makes kmem put the new region's memory where it was asked for.
-AUTO_ONLINE_POLICY = {(True, True): 'online_movable', (True, False): 'online_kernel'}
-AUTO_ONLINE_OFF = 'offline'
+# cxl before ndctl 77 (Debian 12 has 76.1) has no -X (--dax): it lists the regions without their dax devices.
+REGION_LIST_ARGS_WITHOUT_DAX = ['list', '-R', '-T']
+# What ndctl's option parser exits with on an option it does not know ("unknown switch `X'").
+USAGE_ERROR_RC = 129
 
 # The kernel maps CXL regions in 256 MiB units per interleave way (the HDM decoder granularity).
 REGION_UNIT = 256 * 1024 * 1024
@@ -66,8 +72,9 @@ REGION_UNIT = 256 * 1024 * 1024
 class CxlState(object):
     """See the module docstring."""
 
-    def __init__(self, memdevs, root_decoders, regions, decoder_memdevs=None):
+    def __init__(self, memdevs, root_decoders, regions, decoder_memdevs=None, dax_listed=True):
         self.raw = {'memdevs': memdevs, 'root_decoders': root_decoders, 'regions': regions}
+        self.dax_listed = dax_listed
         decoder_memdevs = decoder_memdevs or {}
         self.regions = [self._region(raw) for raw in regions if raw.get('region')]
         used = {}
@@ -118,7 +125,7 @@ class CxlState(object):
     def read(cls, runner):
         memdevs = runner.json('cxl', MEMDEV_LIST_ARGS)
         decoders = runner.json('cxl', ROOT_DECODER_LIST_ARGS)
-        regions = runner.json('cxl', REGION_LIST_ARGS)
+        regions, dax_listed = cls._read_regions(runner)
         volatile = [item['decoder'] for item in decoders if item.get('decoder') and item.get('volatile_capable')]
         reach = {}
         if len(volatile) > 1:
@@ -126,7 +133,17 @@ class CxlState(object):
             for name in volatile:
                 reach[name] = [item['memdev'] for item in runner.json('cxl', ['list', '-M', '-d', name])
                                if item.get('memdev')]
-        return cls(memdevs, decoders, regions, reach)
+        return cls(memdevs, decoders, regions, reach, dax_listed)
+
+    @staticmethod
+    def _read_regions(runner):
+        """(regions, dax_listed): with their dax devices where cxl can list them (-X), else without."""
+        try:
+            return runner.json('cxl', REGION_LIST_ARGS), True
+        except CliError as exc:
+            if exc.rc != USAGE_ERROR_RC:
+                raise
+        return runner.json('cxl', REGION_LIST_ARGS_WITHOUT_DAX), False
 
     def memdev(self, name):
         return next((item for item in self.memdevs if item['name'] == name), None)
@@ -161,15 +178,16 @@ def cxl_summary(runner, sysfs):
     try:
         cxl = CxlState.read(runner)
     except CliError as exc:
-        # The CXL section is extra: a cxl too old for its options (Debian 12's cxl 76 has no "list -X")
-        # must not make pmem_info, and every role run that reads it, fail.
+        # The CXL section is extra: cxl failing to list the topology must not make pmem_info, and every
+        # role run that reads it, fail.
         runner.module.warn('the cxl section is left empty: %s' % exc.message.splitlines()[0])
         return {'available': False, 'memdevs': [], 'root_decoders': [], 'regions': []}
     regions = []
     for region in cxl.regions:
         item = dict((key, region[key]) for key in ('name', 'uuid', 'type', 'size', 'memdevs', 'dax_devices',
                                                    'interleave_ways', 'decode_state'))
-        item['online_blocks'], item['total_blocks'] = region_memory(region)
+        # Without cxl list -X nothing says which memory blocks a region has: unknown, not none.
+        item['online_blocks'], item['total_blocks'] = region_memory(region) if cxl.dax_listed else (None, None)
         regions.append(item)
     return {'available': True, 'memdevs': cxl.memdevs, 'root_decoders': cxl.root_decoders, 'regions': regions}
 
@@ -276,10 +294,9 @@ def _plan_create(cxl, desired, memdevs):
     argv = ['cxl', 'create-region', '-t', 'ram', '-d', decoder['name'], '-m'] + list(memdevs)
     if desired.get('size') is not None:
         argv += ['-s', str(size)]
-    policy = AUTO_ONLINE_POLICY.get((bool(desired.get('online', True)), bool(desired.get('movable', True))),
-                                    AUTO_ONLINE_OFF)
-    where = {'online_movable': 'online in ZONE_MOVABLE', 'online_kernel': 'online in ZONE_NORMAL',
-             'offline': 'offline'}[policy]
+    policy = auto_online_policy(bool(desired.get('online', True)), bool(desired.get('movable', True)))
+    where = {ONLINE_MOVABLE: 'online in ZONE_MOVABLE', ONLINE_KERNEL: 'online in ZONE_NORMAL',
+             AUTO_ONLINE_OFF: 'offline'}[policy]
     actions = [
         Action('command', ['tee', AUTO_ONLINE_PATH], 'set auto_online_blocks to %s, so that kmem brings the new '
                'region\'s memory %s' % (policy, where), name='hold_auto_online', data=policy),
@@ -367,6 +384,10 @@ def _plan_absent(cxl, desired):
         refusal = _ownership_refusal(desired, region)
         if refusal:
             return Plan(error=refusal)
+        if not cxl.dax_listed:
+            return Plan(error=('region %s cannot be checked for online memory: this cxl lists no dax devices '
+                               '(cxl list -X needs ndctl 77 or newer); upgrade the cxl package'
+                               % _describe(region)))
         online, total = region_memory(region)
         if online:
             chardevs = ', '.join(region['dax_devices'])

@@ -13,6 +13,10 @@ API (stable; additions only):
     ``module.fail_json`` with a message naming the lock file; with ``module=None`` it raises
     :class:`LockTimeoutError` instead. Every module that changes state holds the lock from its first
     read of the host to its last write.
+
+``LOCK_TIMEOUT``: how long a state-changing module waits for the lock (300 s); ``LOCK_GRACE_SECONDS``:
+what dax_mode / dax_memory add to their own ``timeout`` (a concurrent run holds the lock for about its
+timeout plus its other steps).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -25,6 +29,10 @@ import os
 import time
 
 LOCK_PATH = '/run/lock/pmem-dax.lock'
+# Seconds a module that changes the host waits for another pmem.dax task to finish.
+LOCK_TIMEOUT = 300
+# A concurrent memory run holds the lock for at most about its own timeout plus its other steps.
+LOCK_GRACE_SECONDS = 60
 _POLL_SECONDS = 0.1
 
 

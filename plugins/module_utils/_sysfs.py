@@ -6,7 +6,8 @@
 """Read the kernel's view of dax devices, memory blocks and NUMA nodes (sysfs and a few /proc files).
 
 Every path is taken under ``root`` (default "/") so that unit tests can point it at a fake tree.
-Nothing here writes; writes go through daxctl/ndctl or through the memory engineer's executor.
+Nothing here writes but ``write_auto_online`` (through the runner); other writes go through
+daxctl/ndctl or the executors.
 
 API (stable; additions only):
 
@@ -47,6 +48,15 @@ Name checks (run them before a name reaches a path or a command):
     ``mounts()``                    -> [{source, mountpoint, devno}] from /proc/self/mountinfo
     ``open_files(paths)``           -> [{pid, comm, path, how}] of other processes holding any of paths open (how:
                                        open, a file descriptor) or mapped (a mapping in /proc/PID/maps)
+
+auto_online_blocks, the kernel's policy for hot-added memory (kmem's dax devices, CXL RAM regions):
+    ``AUTO_ONLINE_PATH``; the words ``AUTO_ONLINE_OFF`` ("offline"), ``ONLINE_MOVABLE``, ``ONLINE_KERNEL``
+    (also what a memoryN/state write takes to online a block in ZONE_MOVABLE / ZONE_NORMAL);
+    ``auto_online_policy(online, movable)`` -> the word that makes the kernel online new memory as asked;
+    ``write_auto_online(runner, sysfs, policy)`` -> CommandResult: the one write of the policy, as
+    ``tee AUTO_ONLINE_PATH`` through ``runner.run_change`` (recorded like any change). The only write here:
+    the executors that hold the policy around a hot-plug and restore it share it. Whether the kernel took
+    the value is for the caller to read back (``auto_online_blocks()``).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -72,6 +82,25 @@ DEFAULT_ROOT = '/'
 # Files other layers write (with tee) as well as read: named once here, the layer that owns sysfs paths.
 AUTO_ONLINE_PATH = '/sys/devices/system/memory/auto_online_blocks'
 DEMOTION_PATH = '/sys/kernel/mm/numa/demotion_enabled'
+
+# auto_online_blocks words (ONLINE_* are also what memoryN/state takes to online a block in that zone).
+AUTO_ONLINE_OFF = 'offline'
+ONLINE_MOVABLE = 'online_movable'
+ONLINE_KERNEL = 'online_kernel'
+
+
+def auto_online_policy(online, movable):
+    """The auto_online_blocks word that has the kernel online new memory as asked (in ZONE_MOVABLE or
+    ZONE_NORMAL), or leave it offline."""
+    if not online:
+        return AUTO_ONLINE_OFF
+    return ONLINE_MOVABLE if movable else ONLINE_KERNEL
+
+
+def write_auto_online(runner, sysfs, policy):
+    """Set auto_online_blocks to policy: ``tee`` through the runner, so that the write is bounded and
+    returned in ``commands`` like any change; never raises on its rc (read the value back to know)."""
+    return runner.run_change('tee', [sysfs.path(AUTO_ONLINE_PATH)], data=policy)
 
 
 class NameError_(ValueError):

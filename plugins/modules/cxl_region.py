@@ -172,110 +172,15 @@ commands:
   elements: list
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pmem.dax.plugins.module_utils._apply import apply_region_plan, failure_detail, region_result
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
-from ansible_collections.pmem.dax.plugins.module_utils._cxl import (
-    CxlState,
-    created_regions,
-    goal_reached,
-    plan_region,
-    region_memory,
-)
-from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._cxl import CxlState, goal_reached, plan_region
+from ansible_collections.pmem.dax.plugins.module_utils._lock import LOCK_TIMEOUT, host_lock
 from ansible_collections.pmem.dax.plugins.module_utils import _ownership
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
-from ansible_collections.pmem.dax.plugins.module_utils._sysfs import AUTO_ONLINE_PATH, Sysfs
-
-LOCK_TIMEOUT = 300
-# A new region's dax device and memory blocks appear asynchronously after create-region returns.
-SETTLE_SECONDS = 60
-
-
-def region_result(cxl, summaries):
-    result = []
-    for summary in summaries:
-        item = dict(summary)
-        item.pop('state', None)
-        region = cxl.region(summary['region']) if summary.get('region') else None
-        online, total = region_memory(region) if region else (None, None)
-        item.update(online_blocks=online, total_blocks=total)
-        result.append(item)
-    return result
-
-
-def hot_plugged(region):
-    """kmem has added the region's memory: its dax device is in system-ram mode with memory blocks."""
-    return bool(region['devices']) and all(
-        device.get('mode') == 'system-ram' and (device.get('total_memblocks') or 0) > 0
-        for device in region['devices'])
-
-
-def wait_for_region(runner, desired):
-    """Re-read until the regions asked for are there and kmem has hot-plugged their memory (or
-    SETTLE_SECONDS pass). cxl create-region returns before that: the dax device and kmem's probe follow
-    asynchronously, and kmem reads auto_online_blocks only then, so the policy is restored after this."""
-    deadline = time.time() + SETTLE_SECONDS
-    while True:
-        cxl = CxlState.read(runner)
-        settled = all(hot_plugged(region) for region in cxl.regions if region['type'] == 'ram')
-        if (goal_reached(cxl, desired) and settled) or time.time() >= deadline:
-            return cxl
-        time.sleep(1)
-
-
-class RegionRecorder(object):
-    """The ownership record of one run (None when ownership is off), written as the regions change.
-
-    A new region is recorded as soon as create-region reports it, an adopted one when its record step
-    runs, a destroyed one leaves after destroy-region succeeded. cxl's exit codes are not to be trusted
-    either way, so settle() makes the record match the topology re-read at the end.
-    """
-
-    def __init__(self, module, path, record):
-        self.module = module
-        self.path = path
-        self.record = record
-        self.initial = record
-
-    def _write(self, record):
-        if record != self.record:
-            self.record = record
-            _ownership.write_record(self.module, self.path, record)
-
-    def before(self, action):
-        if self.record is not None and action.kind == 'record':
-            self._write(_ownership.with_region(self.record, action.data))
-
-    def after(self, action, outcome):
-        if self.record is None or outcome.rc != 0:
-            return
-        if action.name == 'create_region':
-            for region in created_regions(outcome.stdout):
-                self._write(_ownership.with_region(self.record, region))
-        elif action.name == 'destroy_region':
-            self._write(_ownership.without_region(self.record, action.data['name']))
-
-    def settle(self, plan, cxl):
-        """Record what the run created, and keep only destroyed regions that are still there and were ours."""
-        if self.record is None:
-            return
-        record = self.record
-        for action in plan.actions:
-            if action.name == 'create_region':
-                # The plan creates only over memdevs that were in no region: any region over them is new.
-                for region in cxl.regions:
-                    if sorted(region['memdevs']) == sorted(action.data['memdevs']):
-                        record = _ownership.with_region(record, region)
-            elif action.name == 'destroy_region':
-                region = cxl.region(action.data['name'])
-                if region and _ownership.region_recorded(self.initial, region):
-                    record = _ownership.with_region(record, region)
-                else:
-                    record = _ownership.without_region(record, action.data['name'])
-        self._write(record)
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
 
 def main():
@@ -320,32 +225,7 @@ def main():
             if not plan.changed or module.check_mode:
                 result['regions'] = region_result(cxl, plan.after['regions'])
                 module.exit_json(**result)
-            policy_before = sysfs.auto_online_blocks()
-            failure = None
-            recorder = RegionRecorder(module, record_path, desired['record'])
-            for action in plan.actions:
-                recorder.before(action)
-                if action.kind != 'command':
-                    continue
-                argv = action.argv
-                # stdin is for the sysfs writes: a cxl command's data is what it acts on (for the record).
-                data = action.data if argv[0] == 'tee' else None
-                if action.name == 'restore_auto_online':
-                    data = policy_before
-                    wait_for_region(runner, desired)
-                if argv[0] == 'tee':
-                    argv = ['tee', sysfs.path(argv[1])]
-                outcome = runner.run_change(argv[0], argv[1:], data=data)
-                recorder.after(action, outcome)
-                if outcome.rc != 0 and failure is None:
-                    failure = outcome
-                    if action.name == 'hold_auto_online':
-                        break
-            if policy_before and sysfs.auto_online_blocks() != policy_before:
-                runner.run_change('tee', [sysfs.path(AUTO_ONLINE_PATH)],
-                                  data=policy_before)
-            cxl = wait_for_region(runner, desired)
-            recorder.settle(plan, cxl)
+            cxl, failure = apply_region_plan(module, runner, sysfs, plan, desired, record_path, desired['record'])
     except CliError as exc:
         module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
 
@@ -356,11 +236,8 @@ def main():
     else:
         result['regions'] = []
     if not goal_reached(cxl, desired):
-        detail = ''
-        if failure is not None:
-            detail = ': %s failed (rc %s): %s' % (' '.join(failure.argv), failure.rc,
-                                                  (failure.stderr or failure.stdout).strip() or 'no output')
-        module.fail_json(msg='the CXL regions are not %s after the run%s' % (desired['state'], detail), **result)
+        module.fail_json(msg='the CXL regions are not %s after the run%s' % (desired['state'], failure_detail(failure)),
+                         **result)
     module.exit_json(**result)
 
 

@@ -316,38 +316,24 @@ commands:
     - [ndctl, create-namespace, --region=region0, --mode=devdax, --name=db, --size=12884901888]
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner, parse_json_list
-from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._apply import (
+    apply_namespace_plans,
+    failure_detail,
+    namespace_goal_reached,
+    predicted_namespace_outcomes,
+)
+from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
+from ansible_collections.pmem.dax.plugins.module_utils._lock import LOCK_TIMEOUT, host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._namespace import MODES, namespace_users, plan_namespaces
 from ansible_collections.pmem.dax.plugins.module_utils import _ownership
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
-LOCK_TIMEOUT = 300
-REGION_SETTLE_SECONDS = 30
 # Options of one namespace; with namespaces= each item has its own, the others apply to every item.
 ITEM_OPTIONS = ('region', 'numa_node', 'size', 'align')
-RETURNED_KEYS = ('dev', 'name', 'uuid', 'mode', 'size', 'raw_size', 'region', 'chardev', 'blockdev', 'dax_mode')
-
-
-def namespace_result(namespace):
-    if not namespace:
-        return {}
-    return dict((key, namespace.get(key)) for key in RETURNED_KEYS)
-
-
-def predicted_result(plan):
-    after = plan.after
-    if after.get('state') != 'present':
-        return {}
-    predicted = dict((key, None) for key in RETURNED_KEYS)
-    predicted.update(name=after['name'], mode=after['mode'], raw_size=after['size'], region=after['region'])
-    return predicted
 
 
 def returned_items(outcomes, several):
@@ -372,106 +358,6 @@ def desired_from(params):
     return desired
 
 
-def wait_for_free_space(runner, region, timeout=REGION_SETTLE_SECONDS):
-    """Wait until a region enabled after init-labels shows its free space.
-
-    Right after enable-region the region can still read available_size 0 for a moment (seen on a busy
-    Debian 13 guest); creating a namespace then fails with "No space left on device".
-    """
-    deadline = time.time() + timeout
-    while True:
-        regions = runner.json('ndctl', ['list', '-r', region])
-        if any(item.get('available_size') for item in regions) or time.time() >= deadline:
-            return
-        time.sleep(1)
-
-
-def goal_reached(state, desired):
-    matches = state.namespaces_by_name(desired['name'])
-    if desired['state'] == 'absent':
-        return not matches
-    return len(matches) == 1 and matches[0]['mode'] == desired['mode']
-
-
-class Recorder(object):
-    """The ownership record of one run (None when ownership is off): changed as the actions run, written at once.
-
-    A create is recorded before ndctl runs (its uuid was chosen by the plan), an adoption when it is
-    carried out, a destroy after ndctl succeeded: at no moment does the host hold a namespace of ours
-    that the record does not list.
-    """
-
-    def __init__(self, module, path, record):
-        self.module = module
-        self.path = path
-        self.record = record
-        self.created = []
-
-    def before(self, action):
-        if self.record is None:
-            return
-        if action.kind == 'record' or (action.argv and action.argv[1] == 'create-namespace' and action.data):
-            self.record = _ownership.with_namespace(self.record, action.data)
-            if action.kind != 'record':
-                self.created.append(action.data['uuid'])
-            _ownership.write_record(self.module, self.path, self.record)
-
-    def after(self, action):
-        if self.record is not None and action.argv and action.argv[1] == 'destroy-namespace' and action.data:
-            self.record = _ownership.without_namespace(self.record, _ownership.namespace_uuid(action.data))
-            _ownership.write_record(self.module, self.path, self.record)
-
-    def forget_missing(self, state):
-        """Drop the creates of this run that did not happen (ndctl failed): their uuids name nothing."""
-        if self.record is None:
-            return
-        present = set(_ownership.namespace_uuid(namespace) for namespace in state.namespaces)
-        missing = [uuid for uuid in self.created if uuid not in present]
-        for uuid in missing:
-            self.record = _ownership.without_namespace(self.record, uuid)
-        if missing:
-            _ownership.write_record(self.module, self.path, self.record)
-
-
-def run_plan(runner, plan, recorder):
-    """Run a plan's actions in order until one fails: (failed outcome or None, dev that ndctl created)."""
-    created_dev = None
-    for action in plan.actions:
-        recorder.before(action)
-        if action.kind != 'command':
-            continue
-        outcome = runner.run_change(action.argv[0], action.argv[1:])
-        if outcome.rc != 0:
-            return outcome, created_dev
-        recorder.after(action)
-        if action.argv[1] == 'enable-region':
-            wait_for_free_space(runner, action.argv[2])
-        if action.argv[1] == 'create-namespace':
-            try:
-                created = parse_json_list(outcome.stdout)
-                created_dev = created[0].get('dev') if created else None
-            except ValueError:
-                created_dev = None
-    return None, created_dev
-
-
-def failure_detail(failure):
-    if failure is None:
-        return ''
-    return ': %s failed (rc %s): %s' % (' '.join(failure.argv), failure.rc,
-                                        (failure.stderr or failure.stdout).strip() or 'no output')
-
-
-def found_namespace(state, desired, created_dev=None):
-    """The namespace the host shows for an item after the run ({} for state absent)."""
-    if desired['state'] != 'present':
-        return {}
-    namespace = state.namespace_by_name(desired['name'])
-    if namespace is None and created_dev:
-        namespace = state.namespace_by_dev(created_dev)
-    return namespace_result(namespace)
-
-
 def desired_items(params):
     """[desired] for every namespace asked for: the one of name=, or each item of namespaces=."""
     shared = dict((key, params[key]) for key in ('state', 'mode', 'force', 'init_labels', 'adopt'))
@@ -486,10 +372,6 @@ def desired_items(params):
         for desired in items:
             desired['uuid'] = _ownership.new_uuid() if desired['state'] == 'present' else None
     return items
-
-
-def item_result(desired, changed, commands, namespace):
-    return dict(name=desired['name'], state=desired['state'], changed=changed, commands=commands, namespace=namespace)
 
 
 def not_reached_message(missed, failure):
@@ -552,37 +434,16 @@ def main():
             if module._diff:
                 result['diff'] = diff_of(planned, several)
             if not result['changed'] or module.check_mode:
-                outcomes = [item_result(desired, plan.changed, plan.commands,
-                                        predicted_result(plan) if plan.changed
-                                        else namespace_result(state.namespace_by_name(desired['name'])))
-                            for desired, plan in planned]
+                outcomes = predicted_namespace_outcomes(state, planned)
                 module.exit_json(**dict(result, **returned_items(outcomes, several)))
-
-            failure = None
-            ran = {}
-            recorder = Recorder(module, record_path, record)
-            for desired, plan in planned:
-                first = len(runner.changes)
-                failure, created_dev = run_plan(runner, plan, recorder)
-                ran[desired['name']] = (runner.changes[first:], created_dev)
-                if failure is not None:
-                    break
-            # ndctl's exit codes and counts do not say what happened: judge from a fresh read.
-            state = HostState.read(runner, sysfs)
-            recorder.forget_missing(state)
+            state, outcomes, failure = apply_namespace_plans(module, runner, sysfs, planned, record_path, record)
     except CliError as exc:
         module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
 
     adopted = any(action.kind == 'record' for desired, plan in planned for action in plan.actions)
     result.update(commands=runner.changes, changed=bool(runner.changes) or adopted)
-    outcomes = []
-    for desired, plan in planned:
-        commands, created_dev = ran.get(desired['name'], ([], None))
-        adopted = any(action.kind == 'record' for action in plan.actions)
-        outcomes.append(item_result(desired, bool(commands) or adopted, commands,
-                                    found_namespace(state, desired, created_dev)))
     result.update(returned_items(outcomes, several))
-    missed = [desired for desired, plan in planned if not goal_reached(state, desired)]
+    missed = [desired for desired, plan in planned if not namespace_goal_reached(state, desired)]
     if missed:
         module.fail_json(msg=not_reached_message(missed, failure), **result)
     if failure is not None:

@@ -15,7 +15,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.pmem.dax.plugins.module_utils._cli import parse_json_list
+from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, parse_json_list
 from ansible_collections.pmem.dax.plugins.module_utils._cxl import CxlState, cxl_summary, goal_reached, plan_region
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 
@@ -126,3 +126,90 @@ def test_pmem_info_section(tmp_path, bus, tool, available):
         assert summary['memdevs'][0]['free'] == 0
     else:
         assert summary['regions'] == [] and runner.asked == []
+
+
+class CxlWithoutDaxRunner(FixtureRunner):
+    """A cxl before ndctl 77 (Debian 12's 76.1) over the same topology: "list -X" is an unknown switch (rc 129,
+    as ndctl's option parser exits), "list -R -T" lists the regions without their daxregion."""
+
+    def json(self, tool, args):
+        argv = [tool] + list(args)
+        if argv == ['cxl', 'list', '-R', '-X', '-T']:
+            self.asked.append(argv)
+            raise CliError(argv, 129, '', "  Error: unknown switch `X'\n\n usage: cxl list [<options>]\n")
+        if argv == ['cxl', 'list', '-R', '-T']:
+            self.asked.append(argv)
+            regions = parse_json_list(self.queries[('cxl', 'list', '-R', '-X', '-T')]['stdout'])
+            return [dict((key, value) for key, value in region.items() if key != 'daxregion') for region in regions]
+        return FixtureRunner.json(self, tool, args)
+
+
+class _WarnedModule(_Module):
+    def __init__(self, has_cxl):
+        super(_WarnedModule, self).__init__(has_cxl)
+        self.warnings = []
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+
+def test_cxl_without_list_x_reads_the_regions_without_dax_devices():
+    runner = CxlWithoutDaxRunner('05-create-auto-online')
+    cxl = CxlState.read(runner)
+    assert runner.asked[-2:] == [['cxl', 'list', '-R', '-X', '-T'], ['cxl', 'list', '-R', '-T']]
+    assert not cxl.dax_listed
+    assert [(region['name'], region['memdevs'], region['dax_devices']) for region in cxl.regions] == [
+        ('region0', ['mem0'], [])]
+    assert cxl.memdevs[0]['free'] == 0
+
+
+def test_cxl_with_list_x_is_asked_once():
+    runner = FixtureRunner('05-create-auto-online')
+    assert CxlState.read(runner).dax_listed
+    assert ['cxl', 'list', '-R', '-T'] not in runner.asked
+
+
+def test_pmem_info_section_without_list_x_has_no_warning(tmp_path):
+    os.makedirs(str(tmp_path / 'sys' / 'bus' / 'cxl'))
+    runner = CxlWithoutDaxRunner('05-create-auto-online')
+    runner.module = _WarnedModule(True)
+    summary = cxl_summary(runner, Sysfs(root=str(tmp_path)))
+    assert runner.module.warnings == []
+    assert summary['available']
+    # Without -X nothing says which memory blocks the region has: unknown, not none.
+    assert [(region['name'], region['dax_devices'], region['online_blocks'], region['total_blocks'])
+            for region in summary['regions']] == [('region0', [], None, None)]
+
+
+def test_pmem_info_section_warns_when_cxl_cannot_list(tmp_path):
+    os.makedirs(str(tmp_path / 'sys' / 'bus' / 'cxl'))
+
+    class BrokenRunner(FixtureRunner):
+        def json(self, tool, args):
+            raise CliError([tool] + list(args), 1, '', 'cxl list: failed\n')
+
+    runner = BrokenRunner('05-create-auto-online')
+    runner.module = _WarnedModule(True)
+    assert cxl_summary(runner, Sysfs(root=str(tmp_path)))['available'] is False
+    assert len(runner.module.warnings) == 1 and 'the cxl section is left empty' in runner.module.warnings[0]
+
+
+def test_a_failure_other_than_an_unknown_option_is_not_retried():
+    class FailingRunner(FixtureRunner):
+        def json(self, tool, args):
+            if list(args) == ['list', '-R', '-X', '-T']:
+                self.asked.append([tool] + list(args))
+                raise CliError([tool] + list(args), 1, '', 'cxl list: failed\n')
+            return FixtureRunner.json(self, tool, args)
+
+    runner = FailingRunner('05-create-auto-online')
+    with pytest.raises(CliError):
+        CxlState.read(runner)
+    assert ['cxl', 'list', '-R', '-T'] not in runner.asked
+
+
+def test_absent_refuses_a_region_whose_memory_cxl_cannot_show():
+    cxl = CxlState.read(CxlWithoutDaxRunner('08-offline-normal'))
+    plan = plan_region(cxl, desired_of({'state': 'absent', 'region': 'region0'}))
+    assert plan.error and 'cxl list -X needs ndctl 77 or newer' in plan.error
+    assert not plan.actions

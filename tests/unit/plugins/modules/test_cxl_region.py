@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.pmem.dax.plugins.module_utils import _apply
 from ansible_collections.pmem.dax.plugins.modules import cxl_region
 from ansible_collections.pmem.dax.tests.unit.plugins.modules.uthelper import CommandMock, UTHelper, run_case
 
@@ -28,6 +29,6 @@ def answer_text_stdin_only(mock, module, args, **kwargs):
 def test_cxl_region(case, tmp_path, monkeypatch):
     # Every wait for the topology to settle reads it once: each case lists the reads it answers, and a
     # case whose goal is not reached would otherwise re-read for a minute.
-    monkeypatch.setattr(cxl_region, 'SETTLE_SECONDS', 0)
+    monkeypatch.setattr(_apply, 'CXL_SETTLE_SECONDS', 0)
     monkeypatch.setattr(CommandMock, '__call__', answer_text_stdin_only)
     run_case(cxl_region, case, tmp_path, HELPER.hosts)
