@@ -25,10 +25,9 @@ __metaclass__ = type
 
 import json
 import os
-import tempfile
 import uuid as uuidlib
 
-from ansible.module_utils.common.text.converters import to_bytes
+from ansible_collections.pmem.dax.plugins.module_utils._jsonfile import write_json
 
 OWNERSHIP_PATH = '/var/lib/pmem-dax/owned.json'
 RECORD_VERSION = 1
@@ -84,17 +83,7 @@ def read_record(path):
 
 def write_record(module, path, record):
     """Write the record atomically (a temporary file beside it, then module.atomic_move), root only."""
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix='.owned-')
-    try:
-        os.write(handle, to_bytes(json.dumps(record, indent=2, sort_keys=True) + '\n'))
-        os.fsync(handle)
-        os.fchmod(handle, 0o600)
-    finally:
-        os.close(handle)
-    module.atomic_move(temporary, path)
+    write_json(module, path, record, mode=0o600)
 
 
 def namespace_uuid(namespace):

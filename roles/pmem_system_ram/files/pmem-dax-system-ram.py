@@ -6,7 +6,8 @@
 
 System-ram mode does not survive a reboot, and the distributions' own udev/daxctl.conf.d path is broken
 (bookworm's rule runs an unknown option, trixie's wants a service nobody ships). This script, run by
-pmem-dax-system-ram.service, reads the role's config and turns each listed namespace (found by its name
+pmem-dax-system-ram.service as ``python3 pmem-dax-system-ram.py CONFIG``, reads the role's config (written by
+the pmem.dax.dax_persist module) and turns each listed namespace (found by its name
 label, or by uuid) back into online system RAM in the zone the role chose. CXL RAM regions do not survive a
 reboot at all: each listed one is created again over its memdevs (cxl create-region), with the auto-online
 policy set to the zone the role chose, since kmem onlines a new CXL region's memory by itself.
@@ -16,14 +17,23 @@ Installed by Ansible: do not edit.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import time
 
+# Where the config is when the unit gives no path (dax_persist's default config_path).
 CONFIG = "/etc/pmem-dax/system-ram.json"
-AUTO_ONLINE = "/sys/devices/system/memory/auto_online_blocks"
-DEMOTION = "/sys/kernel/mm/numa/demotion_enabled"
+# The same names and values as the collection's plugins/module_utils/_sysfs.py (AUTO_ONLINE_PATH,
+# DEMOTION_PATH, the auto_online_blocks words, auto_online_policy), which the modules use; written out again
+# here because this script runs on its own at boot, where the collection is not there to import from.
+AUTO_ONLINE_PATH = "/sys/devices/system/memory/auto_online_blocks"
+DEMOTION_PATH = "/sys/kernel/mm/numa/demotion_enabled"
+AUTO_ONLINE_OFF = "offline"
+ONLINE_MOVABLE = "online_movable"
+ONLINE_KERNEL = "online_kernel"
 # The kernel maps CXL regions in 256 MiB units per memdev (the HDM decoder granularity).
 CXL_REGION_UNIT = 256 * 1024 * 1024
 # A new region's dax device and kmem's hot-plug of its memory follow create-region asynchronously.
@@ -81,6 +91,27 @@ def read(path):
 def write(path, value):
     with open(path, "w") as handle:
         handle.write(value)
+
+
+def auto_online_policy(online, movable):
+    """The auto_online_blocks word that has the kernel online new memory as asked (as _sysfs.py's)."""
+    if not online:
+        return AUTO_ONLINE_OFF
+    return ONLINE_MOVABLE if movable else ONLINE_KERNEL
+
+
+@contextlib.contextmanager
+def auto_online(policy):
+    """auto_online_blocks set to policy inside the block, then back to what it was (as the modules hold it
+    offline around a hot-plug and set it around cxl create-region, then restore it)."""
+    before = read(AUTO_ONLINE_PATH)
+    if before != policy:
+        write(AUTO_ONLINE_PATH, policy)
+    try:
+        yield
+    finally:
+        if before != policy:
+            write(AUTO_ONLINE_PATH, before)
 
 
 def apply(item, chardev):
@@ -152,8 +183,7 @@ def create_cxl_region(entry):
     if not decoders:
         raise RuntimeError("no volatile-capable root decoder has %d bytes free" % size)
     decoder = max(decoders, key=lambda item: item.get("max_available_extent", 0))["decoder"]
-    write(AUTO_ONLINE, "online_movable" if entry.get("movable", True) else "online_kernel")
-    try:
+    with auto_online(auto_online_policy(True, entry.get("movable", True))):
         rc, output = run(["cxl", "create-region", "-t", "ram", "-d", decoder, "-s", str(size), "-m"] + memdevs)
         deadline = time.time() + CXL_SETTLE_SECONDS
         while True:
@@ -164,8 +194,6 @@ def create_cxl_region(entry):
             if time.time() >= deadline:
                 raise RuntimeError("create-region (rc %d) left no hot-plugged ram region: %s" % (rc, output))
             time.sleep(1)
-    finally:
-        write(AUTO_ONLINE, "offline")
 
 
 def apply_cxl(entry):
@@ -178,8 +206,10 @@ def apply_cxl(entry):
           chardev)
 
 
-def main():
-    with open(CONFIG) as handle:
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Bring the memory in a pmem.dax boot-time config back as system RAM.")
+    parser.add_argument("config", nargs="?", default=CONFIG, help="the config (default: %(default)s)")
+    with open(parser.parse_args(argv).config) as handle:
         config = json.load(handle)
     wanted = config.get("namespaces", [])
     cxl_wanted = config.get("cxl_regions") or []
@@ -187,7 +217,7 @@ def main():
     failures = []
     if config.get("demotion") is not None:
         try:
-            write(DEMOTION, "true" if config["demotion"] else "false")
+            write(DEMOTION_PATH, "true" if config["demotion"] else "false")
             log("demotion_enabled set to %s" % config["demotion"])
         except OSError as error:
             failures.append("demotion: %s" % error)
@@ -211,10 +241,7 @@ def main():
 
     # Hot-plugged blocks must stay offline until daxctl picks their zone: a kernel that auto-onlines them
     # would put them in ZONE_NORMAL, where they can never be removed again.
-    policy = read(AUTO_ONLINE)
-    if policy != "offline":
-        write(AUTO_ONLINE, "offline")
-    try:
+    with auto_online(AUTO_ONLINE_OFF):
         for item in wanted:
             if item["name"] in found:
                 try:
@@ -226,9 +253,6 @@ def main():
                 apply_cxl(entry)
             except (RuntimeError, ValueError, OSError) as error:
                 failures.append("%s: %s" % (cxl_label(entry), error))
-    finally:
-        if policy != "offline":
-            write(AUTO_ONLINE, policy)
 
     for failure in failures:
         log("FAILED " + failure)

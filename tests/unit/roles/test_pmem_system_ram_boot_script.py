@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The role's boot script (files/pmem-dax-system-ram.py), CXL half: regions created again at boot.
+"""The role's boot script (files/pmem-dax-system-ram.py): the config path it is given, and the CXL half
+(regions created again at boot).
 
 A fake host answers the script's cxl/daxctl calls with what a Debian 13 guest printed (the recorded
 fixtures of tests/unit/fixtures/trixie-cxl): 00-fresh before, and after a create-region the region of
@@ -21,7 +22,8 @@ import os
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, '..', '..', '..', 'roles', 'pmem_system_ram', 'files', 'pmem-dax-system-ram.py')
+ROLE = os.path.join(HERE, '..', '..', '..', 'roles', 'pmem_system_ram')
+SCRIPT = os.path.join(ROLE, 'files', 'pmem-dax-system-ram.py')
 FIXTURES = os.path.join(HERE, '..', 'fixtures', 'trixie-cxl')
 
 
@@ -112,13 +114,12 @@ def boot_script(monkeypatch):
 def run_boot(boot_script, monkeypatch, tmp_path, host, config):
     config_path = tmp_path / 'system-ram.json'
     config_path.write_text(json.dumps(config))
-    monkeypatch.setattr(boot_script, 'CONFIG', str(config_path))
     for name in ('run_json', 'run', 'read', 'write'):
         monkeypatch.setattr(boot_script, name, getattr(host, name))
     # The deadlines: a few rounds of polling, not minutes.
     clock = iter(range(0, 100000, 5))
     monkeypatch.setattr(boot_script.time, 'time', lambda: next(clock))
-    return boot_script.main()
+    return boot_script.main([str(config_path)])  # the unit's ExecStart gives the config's path
 
 
 CASES = [
@@ -156,3 +157,57 @@ def test_cxl_region_at_boot(boot_script, monkeypatch, tmp_path, capsys, options,
         return
     device = host.regions[0]['daxregion']['devices'][0]
     assert (host.regions[0]['size'], device['movable'], device['online_memblocks']) == expected
+
+
+def test_the_unit_gives_the_script_the_config_path():
+    with open(os.path.join(ROLE, 'templates', 'pmem-dax-system-ram.service.j2')) as handle:
+        unit = handle.read()
+    assert 'ExecStart={{ __pmem_system_ram_python }} {{ __pmem_system_ram_script_path }} ' \
+           '{{ __pmem_system_ram_config_path }}\n' in unit
+
+
+def test_config_path_argument_and_its_default(boot_script, monkeypatch, tmp_path):
+    """The path given is the one read; without one, dax_persist's default."""
+    opened = []
+
+    def fake_open(path, *args, **kwargs):
+        opened.append(path)
+        raise IOError('stop here')
+
+    monkeypatch.setattr(boot_script, 'open', fake_open, raising=False)
+    for argv, path in (([str(tmp_path / 'elsewhere.json')], str(tmp_path / 'elsewhere.json')),
+                       ([], '/etc/pmem-dax/system-ram.json')):
+        with pytest.raises(IOError):
+            boot_script.main(argv)
+        assert opened.pop() == path
+
+
+def test_namespace_waits_with_auto_online_held_off_and_restored(boot_script, monkeypatch, tmp_path, capsys):
+    """A namespace is reconfigured with auto_online_blocks offline, onlined movable, then the policy restored."""
+    host = FakeHost()
+    namespace = {'dev': 'namespace0.0', 'name': 'ram-a', 'uuid': 'u', 'chardev': 'dax0.0'}
+    device = {'chardev': 'dax0.0', 'mode': 'devdax', 'total_memblocks': 8, 'online_memblocks': 0}
+    run_json, run = host.run_json, host.run
+
+    def host_run_json(argv):
+        if argv == ['ndctl', 'list', '-N']:
+            return [namespace]
+        if argv == ['daxctl', 'list', '-d', 'dax0.0']:
+            return [dict(device)]
+        return run_json(argv)
+
+    def host_run(argv):
+        host.commands.append(argv)
+        assert host.policy == 'offline', 'hot-plug while auto_online_blocks is %s' % host.policy
+        if argv[:2] == ['daxctl', 'reconfigure-device']:
+            device['mode'] = 'system-ram'
+        elif argv[:2] == ['daxctl', 'online-memory']:
+            device.update(online_memblocks=8, movable='--no-movable' not in argv)
+        return 0, ''
+
+    host.run_json, host.run = host_run_json, host_run
+    config = {'namespaces': [{'name': 'ram-a', 'uuid': None, 'movable': True}], 'demotion': None, 'wait_seconds': 30}
+    assert run_boot(boot_script, monkeypatch, tmp_path, host, config) == 0, capsys.readouterr().out
+    assert host.commands == [['daxctl', 'reconfigure-device', '--mode=system-ram', '--no-online', 'dax0.0'],
+                             ['daxctl', 'online-memory', 'dax0.0']]
+    assert host.policies == ['offline', 'online'] and device['movable'] is True

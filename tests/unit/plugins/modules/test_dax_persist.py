@@ -7,7 +7,7 @@
 
 Besides uthelper's keys a case may have ``modes`` ({path under the fake root: "0600"}: set after the host
 tree is built) and ``files_after`` ({path: null (must not exist) | {mode: "0600", json: {...}, text: "..."}}).
-The module writes files owned by root; these tests run as whoever runs pytest, so that is the owner here.
+The module writes the config owned by root; these tests run as whoever runs pytest, so that is the owner here.
 """
 
 from __future__ import (absolute_import, division, print_function)
