@@ -26,21 +26,20 @@ import re
 import time
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
-from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._lock import LOCK_GRACE_SECONDS, host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import format_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import Action, HostState, Plan
-from ansible_collections.pmem.dax.plugins.module_utils._sysfs import AUTO_ONLINE_PATH, Sysfs, validate_dax
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import (
+    AUTO_ONLINE_OFF, AUTO_ONLINE_PATH, ONLINE_KERNEL, ONLINE_MOVABLE, Sysfs, validate_dax, write_auto_online)
 
 ZONE_MOVABLE = 'Movable'
 ZONE_NORMAL = 'Normal'
 # What to write to memoryN/state to online a block in a zone; for any other zone (DMA32 on small
 # hosts) "online" lets the kernel choose, which puts it back where it was.
-ONLINE_COMMAND = {ZONE_MOVABLE: 'online_movable', ZONE_NORMAL: 'online_kernel'}
+ONLINE_COMMAND = {ZONE_MOVABLE: ONLINE_MOVABLE, ZONE_NORMAL: ONLINE_KERNEL}
 
 MODE_SYSTEM_RAM = 'system-ram'
 MODE_DEVDAX = 'devdax'
-
-AUTO_ONLINE_OFF = 'offline'
 
 # After offlining, the host has (free memory now - bytes offlined) free, whichever node the pages in
 # use sit on: they migrate into free memory elsewhere, and the free pages on the blocks go away with
@@ -422,8 +421,12 @@ class MemoryExecutor(object):
             args = [self.sysfs.path(args[0])]
         return self.runner.run_change(tool, args, timeout=timeout, data=data)
 
+    def _set_auto_online(self, action):
+        self.commands.append(list(action.argv))
+        return write_auto_online(self.runner, self.sysfs, action.data)
+
     def _hold_auto_online(self, action):
-        result = self._run(action)
+        result = self._set_auto_online(action)
         if self.sysfs.auto_online_blocks() != AUTO_ONLINE_OFF:
             raise MemoryOperationError(
                 'could not set %s to offline before hot-plugging %s (%s): the kernel would online its memory '
@@ -432,7 +435,7 @@ class MemoryExecutor(object):
         self._policy_held = True
 
     def _restore_auto_online(self, action):
-        result = self._run(action)
+        result = self._set_auto_online(action)
         if self.sysfs.auto_online_blocks() != action.data:
             self.warnings.append('could not restore %s to "%s" (%s): set it back by hand'
                                  % (AUTO_ONLINE_PATH, action.data, _output(result)))
@@ -616,10 +619,6 @@ def find_device(state, chardev=None, namespace=None):
         return None, ('namespace "%s" (%s) names dax device %s, which sysfs does not show: is the namespace '
                       'enabled?' % (namespace, found['dev'], found['chardev']))
     return device, None
-
-
-# A concurrent run holds the host lock for at most about its own timeout plus its other steps.
-LOCK_GRACE_SECONDS = 60
 
 
 def module_spec(**options):
