@@ -11,18 +11,21 @@ are what the real run then does. :class:`MemoryExecutor` carries a plan out and 
 re-read sysfs state after every step, never from a command's exit code: daxctl's exit codes do not
 say what happened (rc 1 "already online", rc 240 EBUSY, rc 250 ENXIO; see docs/daxctl-facts.md).
 
-Memory goes offline one block at a time through sysfs (``tee /sys/.../memoryN/state``), each write
-bounded by what is left of ``timeout`` (the kernel keeps retrying migration until interrupted).
-Blocks that stay busy are retried ``retries`` times; on failure the blocks this run took offline are
-put back online in the zone they were in, unless the caller asked to leave them offline.
+Memory goes offline one block at a time through sysfs (``/sys/.../memoryN/state``), each write
+bounded by what is left of ``timeout`` (the kernel keeps retrying migration until interrupted). The
+writes of one pass over a device's blocks are made by one process (:data:`WRITE_BLOCKS_PROGRAM`), so
+that a removal starts a process per pass, not per block. Blocks that stay busy are retried
+``retries`` times; on failure the blocks this run took offline are put back online in the zone they
+were in (one more such process), unless the caller asked to leave them offline.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import collections
-import itertools
+import json
 import re
+import sys
 import time
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
@@ -58,9 +61,85 @@ KERNEL_RANGE_RE = re.compile(r'\[mem (0x[0-9a-f]+)-(0x[0-9a-f]+)\]', re.IGNORECA
 
 DEVICE_KEYS = ('chardev', 'mode', 'namespace', 'name', 'target_node', 'size', 'block_size')
 
+MEMORY_DIR = '/sys/devices/system/memory'
+
+# One pass over memory blocks is one process: the module's own interpreter running this program, with
+# the request as JSON on stdin ({"directory", "writes": [[index, value], ...], "seconds": time left or
+# null}) and one JSON line out per block ({"block", "result": done | timeout | error | not_tried,
+# "seconds", "budget", "errno", "error"}), written as each block is done.
+# Why a program and not `tee`: a block's write must be bounded by the time left and its outcome told
+# apart from its neighbours'. One `timeout ... tee` per block did both at a fork/exec per 128 MiB (768
+# to 12,000 processes for a 1.5 TB host); `tee` with several files would be one process but says
+# nothing per file and cannot bound each write. The bound is an interval timer around the write: the
+# kernel retries migration until a signal is pending and then fails the write with EINTR, which the
+# handler turns into "timeout" (raising, so that Python does not retry the write). The program bounds
+# itself, so no `timeout` process wraps it; nothing it runs could outlast a signal that the timer
+# cannot deliver. A block reached with less than a second left is not tried, as before.
+# The first line names the program in `ps` and in the unit tests.
+WRITE_BLOCKS_PROGRAM = '''# pmem.dax: write memory block states
+import errno, json, os, signal, sys, time
+
+
+class OutOfTime(Exception):
+    pass
+
+
+def out_of_time(signum, frame):
+    raise OutOfTime()
+
+
+signal.signal(signal.SIGALRM, out_of_time)
+request = json.load(sys.stdin)
+deadline = None if request['seconds'] is None else time.monotonic() + request['seconds']
+for index, value in request['writes']:
+    report = {'block': index}
+    started = time.monotonic()
+    budget = None if deadline is None else deadline - started
+    if budget is not None and budget < 1:
+        report['result'] = 'not_tried'
+    else:
+        try:
+            if budget is not None:
+                signal.setitimer(signal.ITIMER_REAL, budget)
+            try:
+                handle = os.open('%s/memory%d/state' % (request['directory'], index), os.O_WRONLY)
+                try:
+                    os.write(handle, value.encode())
+                finally:
+                    os.close(handle)
+                report['result'] = 'done'
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except OutOfTime:
+            report['result'] = 'timeout'
+        except OSError as exc:
+            report.update(result='error', errno=errno.errorcode.get(exc.errno, str(exc.errno)),
+                          error=exc.strerror)
+        report['seconds'] = round(time.monotonic() - started, 3)
+        if budget is not None:
+            report['budget'] = int(budget)
+    sys.stdout.write(json.dumps(report) + '\\n')
+    sys.stdout.flush()
+'''
+
+# How a pass appears in ``commands``: this name, then each value written with the blocks it went to.
+WRITE_BLOCKS_COMMAND = 'write_memory_blocks'
+
 
 def block_state_path(index):
-    return '/sys/devices/system/memory/memory%d/state' % index
+    return '%s/memory%d/state' % (MEMORY_DIR, index)
+
+
+def write_blocks_command(writes):
+    """The ``commands`` entry of one pass: [write_memory_blocks, value, blocks, value, blocks...], each
+    value with the blocks it is written to (compact ranges), values in the order they first come."""
+    grouped = collections.OrderedDict()
+    for block, value in writes:
+        grouped.setdefault(value, []).append(block)
+    argv = [WRITE_BLOCKS_COMMAND]
+    for value, blocks in grouped.items():
+        argv += [value, block_ranges(blocks)]
+    return argv
 
 
 class MemoryBlock(collections.namedtuple('MemoryBlock', ['index', 'online', 'zone'])):
@@ -259,9 +338,13 @@ class _Planner(object):
 
     def offline(self, blocks):
         self.error = self.error or offline_room_error(self.device, blocks, self.host_memory)
-        for block in blocks:
-            self._write(block_state_path(block.index), 'offline', 'offline',
-                        'offline %s of %s (zone %s)' % (block.name, self.device.chardev, block.zone))
+        zones = sorted(set(block.zone for block in blocks if block.zone))
+        description = 'offline %s of %s (%s; zone%s %s)' % (
+            count(blocks, 'memory block'), self.device.chardev, block_ranges(blocks),
+            '' if len(zones) == 1 else 's', ', '.join(zones))
+        # One action (one process) for all blocks; ``data`` the blocks, with the zone each is in.
+        self.actions.append(Action('command', write_blocks_command((block, 'offline') for block in blocks),
+                                   description, name='offline', data=tuple(blocks)))
         self.expected = self.expected.with_blocks(MemoryBlock(block.index, False, None) for block in blocks)
 
     def to_devdax(self):
@@ -387,15 +470,8 @@ class MemoryExecutor(object):
         position = 0
         try:
             while position < len(actions):
-                action = actions[position]
-                if action.name == 'offline':
-                    # Consecutive block writes are one bounded, retried offlining pass.
-                    group = list(itertools.takewhile(lambda item: item.name == 'offline', actions[position:]))
-                    self._offline(group)
-                    position += len(group)
-                else:
-                    getattr(self, '_' + action.name)(action)
-                    position += 1
+                getattr(self, '_' + actions[position].name)(actions[position])
+                position += 1
         except Exception:
             # Whatever failed after the policy was changed, it goes back to what it was.
             if self._policy_held:
@@ -480,33 +556,72 @@ class MemoryExecutor(object):
                         'cannot let go of it until a reboot')
         raise MemoryOperationError(message + self._roll_back(), **_cli_details(result))
 
-    def _offline(self, actions):
+    def _offline(self, action):
+        """Offline the action's blocks: a pass over them (one process), then passes over the ones that
+        stayed online, until none is left, ``retries`` passes are done or ``timeout`` has run out."""
         deadline = time.monotonic() + self.timeout
-        former = dict((block_state_path(block.index), block) for block in self.device.blocks)
-        pending = [(action, former[action.argv[1]]) for action in actions]
+        former = dict((block.index, block) for block in self.device.blocks)
+        pending = [former.get(block.index, block) for block in action.data]
         reasons = {}
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(RETRY_PAUSE)
+            remaining = int(deadline - time.monotonic())
+            if remaining < 1:
+                for block in pending:
+                    reasons[block.index] = _out_of_time(reasons.get(block.index), self.timeout)
+                break
+            reports, failure = self._write_blocks([(block, 'offline') for block in pending], remaining)
+            device = self.reread()
             busy = []
-            for action, block in pending:
-                remaining = int(deadline - time.monotonic())
-                if remaining < 1:
-                    reasons[block.index] = '%s; the %d s timeout ran out before another try' % (
-                        reasons.get(block.index, 'not tried'), self.timeout)
-                    busy.append((action, block))
-                    continue
-                result = self._run(action, timeout=remaining)
-                if _find_block(self.reread(), block.index).online:
-                    reasons[block.index] = _write_failure(result, remaining)
-                    busy.append((action, block))
-                else:
+            for block in pending:
+                if not _find_block(device, block.index).online:
                     self._taken_offline.append(block)
+                    continue
+                report = reports.get(block.index)
+                if report is None:
+                    reasons[block.index] = 'not written: %s' % failure
+                elif report['result'] == 'not_tried':
+                    reasons[block.index] = _out_of_time(reasons.get(block.index), self.timeout)
+                else:
+                    reasons[block.index] = _write_failure(report)
+                busy.append(block)
             pending = busy
             if not pending or time.monotonic() >= deadline:
                 break
         if pending:
-            self._fail_offline([block for action, block in pending], reasons)
+            self._fail_offline(pending, reasons)
+
+    def _write_blocks(self, writes, seconds=None):
+        """Write ``value`` to the state of each block of ``writes`` ([(block, value)]), in order, in one
+        process (:data:`WRITE_BLOCKS_PROGRAM`), each write bounded by what is left of ``seconds`` (None:
+        unbounded). Returns ({block index: its report}, what went wrong with the process or None)."""
+        recorded = write_blocks_command(writes)
+        self.commands.append(recorded)
+        # Counted with the runner's commands (``processes``) and changes (what a CliError reports).
+        self.runner.commands.append(recorded)
+        self.runner.changes.append(recorded)
+        module = self.runner.module
+        # The module's own interpreter: the one python the host is known to have.
+        interpreter = sys.executable or module.get_bin_path('python3', required=True)
+        request = dict(directory=self.sysfs.path(MEMORY_DIR), seconds=seconds,
+                       writes=[[block.index, value] for block, value in writes])
+        rc, stdout, stderr = module.run_command([interpreter, '-c', WRITE_BLOCKS_PROGRAM], data=json.dumps(request),
+                                                environ_update={'LC_ALL': 'C', 'LANG': 'C'},
+                                                expand_user_and_vars=False)
+        reports = {}
+        for line in (stdout or '').splitlines():
+            try:
+                report = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(report, dict) and 'block' in report and 'result' in report:
+                reports[report['block']] = report
+        failure = None
+        if rc != 0 or len(reports) < len(writes):
+            errors = (stderr or '').strip().splitlines()
+            failure = 'the block writer stopped (rc %s: %s)' % (rc, errors[-1] if errors else 'no output')
+        return reports, failure
 
     def _fail_offline(self, busy, reasons):
         kernel = self._kernel_reasons(busy)
@@ -535,8 +650,9 @@ class MemoryExecutor(object):
         taken, self._taken_offline = self._taken_offline, []
         if not taken:
             return ''
-        for block in taken:
-            self._change(['tee', block_state_path(block.index)], ONLINE_COMMAND.get(block.zone, 'online'))
+        # One process for them all, in address order; onlining does not wait on migration, so unbounded.
+        self._write_blocks([(block, ONLINE_COMMAND.get(block.zone, 'online'))
+                            for block in sorted(taken, key=lambda block: block.index)])
         device = self.reread()
         not_back = [block for block in taken if not _find_block(device, block.index).online]
         if not_back:
@@ -576,13 +692,19 @@ def _find_block(device, index):
     return MemoryBlock(index, False, None)
 
 
-def _write_failure(result, timeout):
-    if result.rc == 124:
-        return 'still migrating its pages when its %d s ran out' % timeout
-    error = (result.stderr or '').strip()
-    if 'busy' in error.lower():
+def _write_failure(report):
+    """Why a block that the block writer reports on is still online."""
+    if report['result'] == 'timeout':
+        return 'still migrating its pages when its %d s ran out' % report.get('budget', 0)
+    if report.get('errno') == 'EBUSY':
         return 'busy (EBUSY: the kernel could neither migrate nor isolate its pages)'
-    return error or 'still online (rc %s)' % result.rc
+    if report['result'] == 'error':
+        return '%s (%s)' % (report.get('error') or 'write failed', report.get('errno'))
+    return 'still online after the write'
+
+
+def _out_of_time(reason, timeout):
+    return '%s; the %d s timeout ran out before another try' % (reason or 'not tried', timeout)
 
 
 def _output(result):
@@ -660,7 +782,7 @@ def requested_devices(params):
 def memory_after(host_memory, device, plan):
     """The host's free memory once ``plan`` has taken its blocks offline (what the next device's room
     check must count on); memory that goes online is not counted, to stay on the safe side."""
-    offlined = sum(1 for action in plan.actions if action.name == 'offline') * device.block_size
+    offlined = sum(len(action.data) for action in plan.actions if action.name == 'offline') * device.block_size
     return host_memory._replace(free_bytes=host_memory.free_bytes - offlined)
 
 
@@ -750,7 +872,7 @@ def run_module(module, make_plan):
                 for warning in item.plan.warnings:
                     module.warn(warning)
             if not result['changed'] or module.check_mode:
-                module.exit_json(**result)
+                module.exit_json(processes=len(runner.commands), **result)
             for item in items:
                 item.commands, item.changed = [], False
             for item in items:
@@ -761,8 +883,10 @@ def run_module(module, make_plan):
             if diff:
                 result['diff'] = diff
         except CliError as exc:
-            module.fail_json(msg=str(exc), commands=runner.changes, **exc.to_dict())
-    module.exit_json(**result)
+            module.fail_json(msg=str(exc), commands=runner.changes, processes=len(runner.commands),
+                             **exc.to_dict())
+    # Every command run is one process (the block writer included): what a benchmark counts.
+    module.exit_json(processes=len(runner.commands), **result)
 
 
 def _execute(module, runner, sysfs, item, items):
@@ -783,6 +907,7 @@ def _execute(module, runner, sysfs, item, items):
                 other.now = other.plan.before
         failed = dict(_run_result(items, params['devices'] is not None, False), **exc.details)
         failed['changed'] = any(other.changed for other in items)
+        failed['processes'] = len(runner.commands)
         if params['devices'] is not None:
             exc.message = '%s: %s' % (item.device.chardev, exc.message)
         module.fail_json(msg=exc.message, **failed)

@@ -19,9 +19,10 @@ description:
     C(vm.min_free_kbytes), at least 128 MiB), and refuses with the figures instead of hanging or waking the
     OOM killer.
   - Memory goes offline one block at a time, each write bounded by what is left of O(timeout); blocks that
-    stay busy are retried O(retries) times. If some still refuse, the task fails naming them (and the
-    kernel's reason when its log says), and the blocks this run took offline are put back online in the
-    zone they were in, unless O(leave_partial=true).
+    stay busy are retried O(retries) times. The writes of one pass over the device's blocks are made by one
+    process, so the processes a removal starts do not grow with its size (RV(processes)). If some still
+    refuse, the task fails naming them (and the kernel's reason when its log says), and the blocks this run
+    took offline are put back online in the zone they were in, unless O(leave_partial=true).
   - A device left partly offline (by C(daxctl offline-memory), which stops at the first busy block, or with
     O(leave_partial=true)) is a normal state; running again finishes the job.
   - The decision is made from the memory block states in sysfs, never from the exit codes of C(daxctl).
@@ -193,15 +194,30 @@ actions:
   returned: success
   type: list
   elements: str
-  sample: ["offline memory40 of dax0.0 (zone Movable)"]
+  sample: ["offline 7 memory blocks of dax0.0 (memory40-memory46; zone Movable)"]
 commands:
   description:
     - The commands run (or that would run in check mode), as argument lists. Sysfs writes appear as
       C(tee <path>); the value written is in RV(actions).
+    - Memory block states are written by one process per pass over a device's blocks (the module's own
+      Python interpreter running a short program that writes each block's C(state) in turn, each write
+      bounded by what is left of O(timeout)), shown as C([write_memory_blocks, VALUE, BLOCKS, ...]), each
+      value written with the blocks it went to, for example C([write_memory_blocks, offline,
+      memory41-memory47]). A retry of the blocks that stayed busy, and putting blocks back online after a
+      failure, are one more such entry each, which check mode cannot predict.
   returned: always
   type: list
   elements: list
-  sample: [[tee, /sys/devices/system/memory/memory40/state]]
+  sample: [[write_memory_blocks, offline, memory40-memory46]]
+processes:
+  description:
+    - How many processes the task started on the host, read-only commands included (C(ndctl list),
+      C(daxctl list), C(dmesg) on a failure to offline), in check mode too.
+    - Taking memory offline starts one process per pass over a device's blocks, whatever its size; taking
+      8 GiB (64 blocks of 128 MiB) offline with no busy block starts 3 (two reads, one pass).
+  returned: success, and on a failure while changing
+  type: int
+  sample: 3
 busy_blocks:
   description: On failure to offline, the blocks that stayed online, their zone and why.
   returned: failure

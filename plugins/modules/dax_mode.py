@@ -192,10 +192,21 @@ commands:
   description:
     - The commands run (or that would run in check mode), as argument lists. Sysfs writes appear as
       C(tee <path>); the value written is in RV(actions).
+    - Taking memory offline before going back to devdax runs as in M(pmem.dax.dax_memory), one process per
+      pass over the device's blocks, shown as C([write_memory_blocks, offline, memory41-memory47]); a retry
+      or a rollback adds such an entry, which check mode cannot predict.
   returned: always
   type: list
   elements: list
   sample: [[daxctl, reconfigure-device, --mode=system-ram, --no-online, dax0.0], [daxctl, online-memory, dax0.0]]
+processes:
+  description:
+    - Processes the task started on the host (in check mode too), the reads of the host included. Going
+      back to devdax starts one per pass over the device's memory blocks however large it is, plus
+      C(daxctl reconfigure-device).
+  returned: success, and on a failure while changing
+  type: int
+  sample: 3
 busy_blocks:
   description: On failure to offline, the blocks that stayed online, their zone and why.
   returned: failure

@@ -20,6 +20,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._memory import (
     block_ranges,
     plan_memory,
     plan_mode,
+    write_blocks_command,
 )
 
 MIB = 1024 * 1024
@@ -62,6 +63,8 @@ def test_planner(case):
     assert plan.error is None, plan.error
     assert [action.name for action in plan.actions] == expect['actions']
     assert plan.changed == bool(expect['actions'])
+    if 'commands' in expect:
+        assert plan.commands == expect['commands']
     for key in ('online_blocks', 'total_blocks', 'zones'):
         if key in expect:
             assert plan.after[key] == expect[key], key
@@ -74,3 +77,9 @@ def test_planner(case):
 @pytest.mark.parametrize('case', SPEC['block_ranges'])
 def test_block_ranges(case):
     assert block_ranges([MemoryBlock(index, True, 'Movable') for index in case['blocks']]) == case['text']
+
+
+@pytest.mark.parametrize('case', SPEC['write_blocks_command'], ids=[case['id'] for case in SPEC['write_blocks_command']])
+def test_write_blocks_command(case):
+    writes = [(MemoryBlock(index, True, 'Movable'), value) for index, value in case['writes']]
+    assert write_blocks_command(writes) == case['command']

@@ -34,6 +34,12 @@ to hold YAML anchors. A case::
             # recorded: {file: bookworm/06-devdax-1g.json, query: [ndctl, list, -R, -N, -v]}
             # recorded: {file: bookworm/06-devdax-1g.json, action: 0}
             host_after: {...}                # optional: merged into the host tree after this command
+          # A program the module runs with its own interpreter (``python -c PROGRAM``) is named by
+          # "python" and the program's first line; ``data`` is what it must get on stdin (a string, or
+          # JSON compared as data), ``out_lines`` what it prints (each item one JSON line):
+          - command: [python, -c, "# pmem.dax: write memory block states"]
+            data: {directory: /sys/devices/system/memory, seconds: 120, writes: [[41, offline]]}
+            out_lines: [{block: 41, result: done}]
       output:                                # keys of the module result that must be equal
         changed: true
         failed: false
@@ -78,6 +84,7 @@ import copy
 import json
 import os
 import shutil
+import sys
 
 import pytest
 import yaml
@@ -312,6 +319,7 @@ class CommandMock(object):
         # Paths under the fake root (sysfs writes) are compared as the real paths they stand for.
         argv = [arg[len(self.root):] if str(arg).startswith(self.root + '/') else arg for arg in args]
         argv = self._strip_paths(argv)
+        argv = self._name_programs(argv)
         assert self.position < len(self.expected), 'unexpected command %s' % argv
         call = self.expected[self.position]
         self.position += 1
@@ -319,12 +327,16 @@ class CommandMock(object):
             'command %d: expected %s, ran %s' % (self.position, call['command'], argv)
         env = kwargs.get('environ_update') or {}
         assert env.get('LC_ALL') == 'C', 'commands must run with LC_ALL=C'
+        if 'data' in call:
+            self._check_data(call, kwargs.get('data'))
         rc, err = call.get('rc', 0), call.get('err', '')
         if 'recorded' in call:
             rc, out, err = recorded_output(call['recorded'])
         elif 'out_file' in call:
             with open(os.path.join(FIXTURES_DIR, call['out_file'])) as handle:
                 out = handle.read()
+        elif 'out_lines' in call:
+            out = ''.join(json.dumps(line) + '\n' for line in call['out_lines'])
         else:
             out = call.get('out', '')
         if not isinstance(out, str):
@@ -333,6 +345,24 @@ class CommandMock(object):
             self.host = merge_host(self.host, call['host_after'])
             build_host(self.root, self.host)
         return rc, out, err
+
+    @staticmethod
+    def _name_programs(argv):
+        """The module's own interpreter as "python", a ``-c`` program by its first line."""
+        named = ['python' if position == 0 and arg == sys.executable else arg for position, arg in enumerate(argv)]
+        for position in range(1, len(named) - 1):
+            if named[position] == '-c' and named[0] == 'python':
+                named[position + 1] = named[position + 1].split('\n', 1)[0]
+        return named
+
+    def _check_data(self, call, data):
+        """stdin as expected: paths under the fake root read as the real paths they stand for."""
+        data = (data or '').replace(self.root + '/', '/')
+        expected = call['data']
+        if not isinstance(expected, str):
+            data = json.loads(data)
+        assert data == expected, 'command %d (%s): expected stdin %r, got %r' % (
+            self.position, call['command'], expected, data)
 
     def check_all_run(self):
         missing = [call['command'] for call in self.expected[self.position:]]
