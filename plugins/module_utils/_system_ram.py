@@ -885,7 +885,9 @@ class SystemRamRun(object):
         state, outcomes, failure = apply_namespace_plans(self.module, self.runner, self.sysfs, planned,
                                                          self.record_path, self._read_record())
         for outcome in outcomes:
-            if outcome['changed']:
+            # changed: a command ran; only the host read again says whether it did what it should.
+            reached = (outcome['state'] == 'present') == bool(state.namespaces_by_name(outcome['name']))
+            if outcome['changed'] and reached:
                 desired = next(desired for desired, step in planned if desired['name'] == outcome['name'])
                 adopted = any(action.kind == 'record' for desired_, step in planned if desired_ is desired
                               for action in step.actions)
