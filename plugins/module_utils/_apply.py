@@ -278,19 +278,20 @@ class RegionRecorder(Recorder):
         elif action.name == 'destroy_region':
             self.write(_ownership.without_region(self.record, action.data['name']))
 
-    def settle(self, cxl):
-        """Record what the run created, and keep only destroyed regions that are still there and were ours."""
+    def settle(self, state):
+        """Record what the run created, and keep only destroyed regions that are still there and were ours
+        (state: the CxlState read again)."""
         if not self.kept:
             return
         record = self.record
         for action in self.seen:
             if action.name == 'create_region':
                 # The plan creates only over memdevs that were in no region: any region over them is new.
-                for region in cxl.regions:
+                for region in state.regions:
                     if sorted(region['memdevs']) == sorted(action.data['memdevs']):
                         record = _ownership.with_region(record, region)
             elif action.name == 'destroy_region':
-                region = cxl.region(action.data['name'])
+                region = state.region(action.data['name'])
                 if region and _ownership.region_recorded(self.initial, region):
                     record = _ownership.with_region(record, region)
                 else:
