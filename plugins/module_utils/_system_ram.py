@@ -248,8 +248,12 @@ def plan_target(view, item, state, chosen=None):
     elif device:
         target['delta'] = (_int(device.get('size')) // block) * block if block else 0
     elif namespace:
-        target['problem'] = ('namespace %s is named %s but is in %s mode, not devdax: the role does not convert a '
-                             'namespace that may hold data' % (namespace.get('dev'), name, namespace.get('mode', '?')))
+        why = ('namespace %s is named %s but is in %s mode, not devdax: the role does not convert a namespace that '
+               'may hold data' % (namespace.get('dev'), name, namespace.get('mode', '?')))
+        if item.get('default'):
+            target['left_alone'] = why
+        else:
+            target['problem'] = why
     elif not region:
         where = item['region'] if item.get('region') is not None else 'on NUMA node %s' % item.get('numa_node', '?')
         target['problem'] = 'no region %s (regions: %s)' % (where, ', '.join(sorted(regions)))
@@ -638,8 +642,8 @@ def change_lines(state, plan, done, check_mode, pending=()):
         if target['name'] in done.get('plugged', ()):
             lines.append('%s hot-plugged as system RAM (%s)' % (target['name'], zone[target['movable']]))
     for target in done.get('cxl_created', ()):
-        lines.append('CXL RAM region over %s created as system RAM (%s)' % (', '.join(target['memdevs']),
-                                                                           zone[target['movable']]))
+        lines.append('CXL RAM region over %s created as system RAM (%s)'
+                     % (', '.join(target['memdevs']), zone[target['movable']]))
     for target in done.get('cxl_onlined', ()):
         lines.append('%s (%s) memory brought online' % (target['name'], target['region']))
     if done.get('demotion'):
@@ -925,7 +929,8 @@ class SystemRamRun(object):
                 self.done.setdefault('plugged', []).append(target['name'])
             for target, desired, step in steps['regions']:
                 self._apply_region(target, desired, step)
-            state = HostState.read(self.runner, self.sysfs)
+            if any(target['region_done'] and not target['memory_done'] for target in plan['cxl_targets']):
+                state = HostState.read(self.runner, self.sysfs)
             for target, device, step in self._memory_steps(state, dict(plan, targets=[])):
                 self._run_memory(target, device, step)
                 self.done.setdefault('cxl_onlined', []).append(target)

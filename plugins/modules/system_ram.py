@@ -124,7 +124,6 @@ options:
     type: bool
     default: false
 seealso:
-  - role: pmem.dax.pmem_system_ram
   - module: pmem.dax.pmem_info
   - module: pmem.dax.pmem_namespace
   - module: pmem.dax.dax_mode

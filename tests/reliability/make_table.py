@@ -60,7 +60,7 @@ def _tested_in(case, hosts):
     by_hand = '' if hosts[case['host']].get('ci', True) else ', phase "%s", run by hand, not in CI' % case['host']
     guests = hosts[case['host']].get('guests', 'Debian 12 and 13 guests')
     if 'unit' in where(case) and case['target'] == 'role':
-        places.append('unit (the role\'s planner pmem.dax.system_ram_plan on the role\'s snapshot of the host)')
+        places.append('unit (the plan of the system_ram module, which the role calls, on the host\'s view)')
     elif 'unit' in where(case):
         places.append('unit (Debian 12 and 13 recorded hosts)')
     if 'guest' in where(case) and case.get('together'):
