@@ -67,8 +67,17 @@ class Usage(object):
     __nonzero__ = __bool__
 
 
-def namespace_users(state, namespace):
-    """Find what uses a namespace on this host: online memory, mounts and open device files."""
+def device_paths(namespace):
+    """The device files of a namespace (/dev/daxN.M, /dev/pmemN) that a process may hold."""
+    return ['/dev/' + name for name in (namespace['chardev'], namespace['blockdev']) if name]
+
+
+def namespace_users(state, namespace, open_files=None):
+    """Find what uses a namespace on this host: online memory, mounts and open device files.
+
+    ``open_files``: what ``Sysfs.open_files`` found for many namespaces' paths at once (one pass over /proc
+    for a whole host, which matters on a host with thousands of processes); None scans for this one.
+    """
     sysfs = state.sysfs
     online_memory = None
     device = state.dax_device(namespace['chardev']) if namespace['chardev'] else None
@@ -76,19 +85,18 @@ def namespace_users(state, namespace):
         online_memory = ('its memory is online as system RAM (%d of %d blocks of %s)'
                          % (device['online_blocks'], device['total_blocks'] or 0, device['chardev']))
     others = []
-    paths = []
-    if namespace['chardev']:
-        paths.append('/dev/' + namespace['chardev'])
+    paths = device_paths(namespace)
     blockdev = namespace['blockdev']
     if blockdev:
-        paths.append('/dev/' + blockdev)
         devno = sysfs.block_dev_numbers(blockdev)
         for mount in sysfs.mounts():
             source = mount['source'] or ''
             partition = source.startswith('/dev/' + blockdev + 'p') and source[len(blockdev) + 6:].isdigit()
             if source == '/dev/' + blockdev or partition or (devno and mount['devno'] == devno):
                 others.append('%s is mounted at %s' % (source or blockdev, mount['mountpoint']))
-    for user in sysfs.open_files(paths):
+    if open_files is None:
+        open_files = sysfs.open_files(paths)
+    for user in [user for user in open_files if user['path'] in paths]:
         others.append('%s is %s in process %d (%s)' % (user['path'], user.get('how', 'open'), user['pid'],
                                                        user['comm'] or '?'))
     return Usage(online_memory, others, data_signs(sysfs, namespace, device))

@@ -50,7 +50,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._memory import (
     plan_mode,
     read_host_memory,
 )
-from ansible_collections.pmem.dax.plugins.module_utils._namespace import Usage, namespace_users, plan_namespaces
+from ansible_collections.pmem.dax.plugins.module_utils._namespace import Usage, device_paths, namespace_users, plan_namespaces
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import parse_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import DEMOTION_PATH
@@ -78,11 +78,13 @@ def namespace_facts(state, record):
     pmem_info reports these; the plan reads the same words, so that check mode forecasts the refusals.
     """
     results = []
+    # One pass over /proc for every namespace's device files.
+    open_files = state.sysfs.open_files([path for namespace in state.namespaces for path in device_paths(namespace)])
     for namespace in state.namespaces:
         result = dict(namespace)
         result['owned'] = _ownership.ownership_of(record, namespace)
         result['ownership_note'] = _ownership.not_owned_message(record, namespace)
-        result['data_risks'] = namespace_users(state, namespace).risks()
+        result['data_risks'] = namespace_users(state, namespace, open_files).risks()
         results.append(result)
     return results
 
