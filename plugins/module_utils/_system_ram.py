@@ -704,9 +704,10 @@ class SystemRamRun(object):
     def _read_record(self):
         return _ownership.read_record(self.record_path)
 
-    def read(self):
-        """The host as it is now: (HostState, view); CXL only when the run has CXL items."""
-        state = HostState.read(self.runner, self.sysfs)
+    def read(self, state=None):
+        """The host as it is now: (HostState, view); CXL only when the run has CXL items. ``state``: a
+        HostState read just now, reused."""
+        state = state or HostState.read(self.runner, self.sysfs)
         record = self._read_record()
         cxl = cxl_summary(self.runner, self.sysfs) if self.cxl_items else None
         return state, host_view(state, record, self.sysfs.hotremove(), cxl)
@@ -923,7 +924,11 @@ class SystemRamRun(object):
             target if desired['state'] == 'present' else target['region'])
 
     def apply(self, state, plan, steps):
-        """Carry the plan out; raises StepError at the first step that fails (self.done says what ran)."""
+        """Carry the plan out; raises StepError at the first step that fails (self.done says what ran).
+
+        Returns the host as read after the last step when that read is still the truth (a removal ends with
+        the namespaces' re-read), else None.
+        """
         if self.state_name == 'present':
             state = self._apply_namespaces(steps['namespaces'])
             for target, device, step in self._memory_steps(state, dict(plan, cxl_targets=[]), fresh=True):
@@ -941,7 +946,7 @@ class SystemRamRun(object):
                 if not self.sysfs.demotion_enabled():
                     raise StepError('could not set %s to true' % DEMOTION_PATH)
                 self.done['demotion'] = True
-            return
+            return None
         for target, device, step in steps['memory']:
             if not step.changed:
                 continue
@@ -955,4 +960,4 @@ class SystemRamRun(object):
         for target, desired, step in steps['regions']:
             self._apply_region(target, desired, step)
         state = HostState.read(self.runner, self.sysfs)
-        self._apply_namespaces(self._destroy_steps(state, plan, self._read_record()))
+        return self._apply_namespaces(self._destroy_steps(state, plan, self._read_record()))

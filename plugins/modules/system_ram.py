@@ -236,7 +236,7 @@ hotremove:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
-from ansible_collections.pmem.dax.plugins.module_utils._lock import host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._lock import LOCK_TIMEOUT, host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._ownership import RecordError
 from ansible_collections.pmem.dax.plugins.module_utils._system_ram import (
     StepError,
@@ -247,9 +247,6 @@ from ansible_collections.pmem.dax.plugins.module_utils._system_ram import (
     verify,
 )
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
-
-# The whole run holds the lock; another run waits this long, plus the offline timeout, for it.
-LOCK_TIMEOUT = 300
 
 
 def main():
@@ -290,6 +287,7 @@ def main():
     kernel = sysfs.kernel_release()
     result = dict(changed=False, commands=[], reboot_needed=[], hotremove=sysfs.hotremove())
     try:
+        # The whole run holds the lock: another run may hold it for its own offline timeout and more.
         with host_lock(module, LOCK_TIMEOUT + params['timeout']):
             state, before = run.read()
             result['nodes_before'] = before['nodes']
@@ -313,11 +311,12 @@ def main():
                 module.exit_json(**result)
 
             failure = None
+            fresh = None
             try:
-                run.apply(state, plan, steps)
+                fresh = run.apply(state, plan, steps)
             except StepError as exc:
                 failure = str(exc)
-            state, after = run.read()
+            state, after = run.read(fresh)
     except (CliError, RecordError) as exc:
         details = exc.to_dict() if isinstance(exc, CliError) else {}
         module.fail_json(msg=str(exc), **dict(result, commands=runner.changes, changed=bool(runner.changes), **details))
