@@ -38,13 +38,21 @@ def _process_start():
 
 
 def _module_name(filename):
-    """'pmem_info' for .../ansible_collections/pmem/dax/plugins/modules/pmem_info.py, 'command' for
-    .../ansible/modules/command.py; None for anything else (package __init__ files included)."""
+    """('pmem.dax', 'pmem_info') for .../ansible_collections/pmem/dax/plugins/modules/pmem_info.py,
+    ('ansible.builtin', 'command') for .../ansible/modules/command.py; None for anything else (package
+    __init__ files included). The collection lets the report tell the role's own modules from the builtin
+    ones its persistence steps run (copy, stat, systemd_service)."""
     for marker in MARKERS:
         if marker in filename and filename.endswith('.py'):
-            name = filename.rsplit(marker, 1)[1][:-len('.py')]
-            if '/' not in name and name != '__init__':
-                return name
+            head, name = filename.rsplit(marker, 1)
+            name = name[:-len('.py')]
+            if '/' in name or name == '__init__':
+                continue
+            if marker == '/ansible/modules/':
+                return 'ansible.builtin', name
+            dummy, found, tail = head.rpartition('ansible_collections/')
+            parts = tail.split('/')
+            return ('.'.join(parts[:2]) if found and len(parts) >= 2 else None), name
     return None
 
 
@@ -52,14 +60,15 @@ class _Recorder(object):
     def __init__(self):
         self.started = _process_start()
         self.module = None
+        self.collection = None
         self.module_at = None
         self.processes = []
 
     def audit(self, event, args):
         if event == 'exec' and self.module is None:
-            name = _module_name(getattr(args[0], 'co_filename', '') or '')
-            if name:
-                self.module = name
+            found = _module_name(getattr(args[0], 'co_filename', '') or '')
+            if found:
+                self.collection, self.module = found
                 self.module_at = time.time()
         elif event == 'subprocess.Popen' and self.module is not None:
             argv = args[1]
@@ -77,7 +86,7 @@ class _Recorder(object):
             return
         ended = time.time()
         record = {
-            'pid': os.getpid(), 'module': self.module, 'started': self.started, 'ended': ended,
+            'pid': os.getpid(), 'module': self.module, 'collection': self.collection, 'started': self.started, 'ended': ended,
             'seconds': round(ended - self.started, 4),
             'module_seconds': round(ended - self.module_at, 4),
             'processes': self.processes,
