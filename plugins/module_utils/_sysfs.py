@@ -38,6 +38,17 @@ Name checks (run them before a name reaches a path or a command):
     ``online_memory(blocks, block_size, nodes)`` -> {node: {zone: bytes}} from online blocks
     ``memory_tiers()``              -> [{tier, nodes: [int]}]
     ``demotion_enabled()``          -> bool | None
+    ``node_ids()``                  -> sorted list of the NUMA nodes in /sys/devices/system/node
+    ``numa_balancing()``            -> int | None (kernel.numa_balancing: a bit mask, NUMA_BALANCING_* below)
+    ``promote_rate_limit_mbps()``   -> int | None (kernel.numa_balancing_promote_rate_limit_MBps)
+    ``memmap_on_memory()``          -> "Y" | "N" | "force" | None (the memory_hotplug.memmap_on_memory parameter)
+    ``dax_memmap_on_memory(chardev)`` -> bool | None (the per dax device switch, kernel 6.8+)
+    ``node_hugepages(node)``        -> [{size: bytes, nr_hugepages, free_hugepages}] by size
+    ``weighted_interleave(node)``   -> int | None (the node's weight, kernel 6.9+)
+    ``weighted_interleave_auto()``  -> bool | None (the "auto" switch of newer kernels)
+    ``node_tiering_counters(node)`` -> {pgdemote_*/pgpromote_*: int} of the node's vmstat, None without one
+    ``numa_tiering()``              -> the switches above and, per node, tier, huge pages, weight and counters
+                                       (pmem_info's "numa"); absent files read as None, never an error
     ``hotremove()``                 -> bool | None (kernel CONFIG_MEMORY_HOTREMOVE)
     ``kernel_release()``            -> str | None
     ``region_mappings(region)``     -> ["nmem0", ...] (the DIMMs of an nd region)
@@ -82,6 +93,19 @@ DEFAULT_ROOT = '/'
 # Files other layers write (with tee) as well as read: named once here, the layer that owns sysfs paths.
 AUTO_ONLINE_PATH = '/sys/devices/system/memory/auto_online_blocks'
 DEMOTION_PATH = '/sys/kernel/mm/numa/demotion_enabled'
+NUMA_BALANCING_PATH = '/proc/sys/kernel/numa_balancing'
+PROMOTE_RATE_LIMIT_PATH = '/proc/sys/kernel/numa_balancing_promote_rate_limit_MBps'
+MEMMAP_ON_MEMORY_PATH = '/sys/module/memory_hotplug/parameters/memmap_on_memory'
+WEIGHTED_INTERLEAVE_DIR = '/sys/kernel/mm/mempolicy/weighted_interleave'
+
+# kernel.numa_balancing is a bit mask: 1 balances tasks and pages between nodes, 2 is the memory tiering
+# mode that promotes hot pages from lower tiers (include/linux/sched/sysctl.h).
+NUMA_BALANCING_NORMAL = 1
+NUMA_BALANCING_MEMORY_TIERING = 2
+
+# The lines of a node's vmstat that count pages moved between tiers (pgdemote_kswapd, pgpromote_success...).
+_TIERING_COUNTER_RE = re.compile(r'^(pgdemote_\w+|pgpromote_\w+)\s+(\d+)$')
+_HUGEPAGES_DIR_RE = re.compile(r'^hugepages-(\d+)kB$')
 
 # auto_online_blocks words (ONLINE_* are also what memoryN/state takes to online a block in that zone).
 AUTO_ONLINE_OFF = 'offline'
@@ -143,6 +167,13 @@ def parse_int(text):
         return int(text)
     except ValueError:
         return None
+
+
+def parse_bool(text):
+    """sysfs switches ("true", "1", "Y"...); None when unreadable."""
+    if text is None:
+        return None
+    return text.strip().lower() in ('true', '1', 'y', 'yes')
 
 
 def parse_cpulist(text):
@@ -362,10 +393,77 @@ class Sysfs(object):
         return sorted(tiers, key=lambda tier: tier['tier'])
 
     def demotion_enabled(self):
-        text = self.read(DEMOTION_PATH)
+        return parse_bool(self.read(DEMOTION_PATH))
+
+    # tiering: promotion, memmap placement, huge pages, interleave weights, counters ------------
+
+    def node_ids(self):
+        return sorted(int(match.group(1)) for match in map(_NODE_DIR_RE.match, self._listdir('sys/devices/system/node'))
+                      if match)
+
+    def numa_balancing(self):
+        return parse_int(self.read(NUMA_BALANCING_PATH))
+
+    def promote_rate_limit_mbps(self):
+        return parse_int(self.read(PROMOTE_RATE_LIMIT_PATH))
+
+    def memmap_on_memory(self):
+        return self.read(MEMMAP_ON_MEMORY_PATH)
+
+    def dax_memmap_on_memory(self, chardev):
+        return parse_bool(self.read(self._dax_base(), validate_dax(chardev), 'memmap_on_memory'))
+
+    def node_hugepages(self, node):
+        base = 'sys/devices/system/node/node%d/hugepages' % int(node)
+        pools = []
+        for name in self._listdir(base):
+            match = _HUGEPAGES_DIR_RE.match(name)
+            if match:
+                pools.append({'size': int(match.group(1)) * 1024,
+                              'nr_hugepages': parse_int(self.read(base, name, 'nr_hugepages')),
+                              'free_hugepages': parse_int(self.read(base, name, 'free_hugepages'))})
+        return sorted(pools, key=lambda pool: pool['size'])
+
+    def weighted_interleave(self, node):
+        return parse_int(self.read(WEIGHTED_INTERLEAVE_DIR, 'node%d' % int(node)))
+
+    def weighted_interleave_auto(self):
+        return parse_bool(self.read(WEIGHTED_INTERLEAVE_DIR, 'auto'))
+
+    def node_tiering_counters(self, node):
+        text = self.read('sys/devices/system/node/node%d' % int(node), 'vmstat')
         if text is None:
             return None
-        return text.lower() in ('true', '1', 'y', 'yes')
+        counters = {}
+        for line in text.splitlines():
+            match = _TIERING_COUNTER_RE.match(line.strip())
+            if match:
+                counters[match.group(1)] = int(match.group(2))
+        return counters
+
+    def numa_tiering(self):
+        """What decides how the kernel uses a slower memory node, host-wide and per node (one small file
+        each: cheap enough for every pmem_info call)."""
+        tier_of_node = {}
+        for tier in self.memory_tiers():
+            for node in tier['nodes']:
+                tier_of_node[node] = tier['tier']
+        balancing = self.numa_balancing()
+        return {
+            'demotion_enabled': self.demotion_enabled(),
+            'numa_balancing': balancing,
+            'promotion': None if balancing is None else bool(balancing & NUMA_BALANCING_MEMORY_TIERING),
+            'promote_rate_limit_mbps': self.promote_rate_limit_mbps(),
+            'memmap_on_memory': self.memmap_on_memory(),
+            'weighted_interleave_auto': self.weighted_interleave_auto(),
+            'nodes': [{
+                'node': node,
+                'tier': tier_of_node.get(node),
+                'hugepages': self.node_hugepages(node),
+                'weighted_interleave': self.weighted_interleave(node),
+                'tiering_counters': self.node_tiering_counters(node),
+            } for node in self.node_ids()],
+        }
 
     def hotremove(self):
         # Since kernel 5.8 every memory block's "removable" reads 1 exactly when the kernel has

@@ -16,6 +16,9 @@ description:
   - Reports regions, namespaces, dax devices with their memory blocks, the memory block size, online memory
     per NUMA node and zone, the auto-online policy, memory tiers and the demotion switch, tool and kernel
     versions, the dax device model and whether the kernel can hot-remove memory.
+  - Reports, in RV(numa), what decides how the kernel uses a slower memory node. Demotion and promotion switches,
+    where the memmap of hot-added memory goes, and per NUMA node its memory tier, huge pages, weighted-interleave
+    weight and the demotion and promotion counters.
   - Also reports, in RV(host), host facts around it that the tools do not report. Where ndctl, daxctl and cxl are
     and the versions, udev rules that online hot-added memory behind daxctl's back (with an override that stops
     them for memory only), the kernel features the role needs, and the memory available.
@@ -171,6 +174,14 @@ dax_devices:
       total_bytes: 939524096
       zones: [Movable]
       movable: true
+      memmap_on_memory: false
+  contains:
+    memmap_on_memory:
+      description:
+        - Whether kmem places the memmap (the struct pages) of the device's memory on that memory itself rather than
+          in ZONE_NORMAL of other nodes; set before the device becomes system RAM.
+        - V(null) when the kernel has no such per device switch (before 6.8).
+      type: bool
 memory:
   description: Memory hot-plug settings and online memory.
   returned: always
@@ -208,6 +219,79 @@ demotion_enabled:
   description: Whether page demotion to lower memory tiers is on (null when the kernel has no switch).
   returned: always
   type: bool
+numa:
+  description:
+    - What decides how the kernel uses a slower memory node (NVDIMM or CXL memory online as a CPU-less node), read
+      from sysfs and C(/proc/sys). Every value is V(null) where the kernel has no such file.
+  returned: always
+  type: dict
+  sample:
+    demotion_enabled: false
+    numa_balancing: 0
+    promotion: false
+    promote_rate_limit_mbps: 65536
+    memmap_on_memory: "N"
+    weighted_interleave_auto: null
+    nodes:
+      - node: 0
+        tier: 4
+        hugepages:
+          - {size: 2097152, nr_hugepages: 0, free_hugepages: 0}
+          - {size: 1073741824, nr_hugepages: 0, free_hugepages: 0}
+        weighted_interleave: 1
+        tiering_counters: {pgdemote_kswapd: 0, pgdemote_direct: 0, pgdemote_khugepaged: 0, pgpromote_success: 0,
+                           pgpromote_candidate: 0}
+      - {node: 1, tier: 22, hugepages: [{size: 2097152, nr_hugepages: 512, free_hugepages: 512}], weighted_interleave: 1,
+         tiering_counters: {pgdemote_kswapd: 0, pgdemote_direct: 0, pgpromote_success: 1832, pgpromote_candidate: 2051}}
+  contains:
+    demotion_enabled:
+      description: Whether reclaim demotes pages to lower memory tiers (C(/sys/kernel/mm/numa/demotion_enabled)), as RV(demotion_enabled).
+      type: bool
+    numa_balancing:
+      description:
+        - C(kernel.numa_balancing), a bit mask - V(0) off, V(1) NUMA balancing, V(2) memory tiering mode (promotion
+          of hot pages from lower tiers), V(3) both.
+      type: int
+    promotion:
+      description: Whether the memory tiering bit of RV(numa.numa_balancing) is set (hot pages on lower tiers are promoted).
+      type: bool
+    promote_rate_limit_mbps:
+      description: C(kernel.numa_balancing_promote_rate_limit_MBps), the most promotion may move per second, in MB.
+      type: int
+    memmap_on_memory:
+      description:
+        - The C(memory_hotplug.memmap_on_memory) parameter as the kernel shows it - V(Y), V(N), or V(force) on newer
+          kernels. Whether hot-added memory can hold its own memmap; the per device switch is in RV(dax_devices).
+      type: str
+    weighted_interleave_auto:
+      description: The C(auto) switch of weighted interleave (newer kernels than 6.12) - the kernel sets the weights itself.
+      type: bool
+    nodes:
+      description: Per NUMA node (each in C(/sys/devices/system/node)).
+      type: list
+      elements: dict
+      contains:
+        node:
+          description: The node number.
+          type: int
+        tier:
+          description: The memory tier the node is in (RV(memory_tiers)); V(null) when in none (a node without memory).
+          type: int
+        hugepages:
+          description:
+            - The node's huge page pools, by size in bytes - C(nr_hugepages) (pages in the pool) and C(free_hugepages).
+              Empty without huge page support.
+          type: list
+          elements: dict
+        weighted_interleave:
+          description: The node's weight for the weighted interleave memory policy (kernel 6.9+).
+          type: int
+        tiering_counters:
+          description:
+            - The C(pgdemote_*) and C(pgpromote_*) lines of the node's C(vmstat) - pages demoted from the node (by
+              kswapd, direct reclaim, khugepaged) and promoted to it (C(pgpromote_success)) since boot. The set
+              depends on the kernel.
+          type: dict
 check_mode:
   description:
     - Whether the task ran in check mode (with C(--check), or C(check_mode) on the task, its block or play, which
@@ -347,9 +431,10 @@ def memory_summary(state):
     }
 
 
-def device_result(device):
+def device_result(device, sysfs):
     result = dict(device)
     result.pop('block_indices', None)
+    result['memmap_on_memory'] = sysfs.dax_memmap_on_memory(device['chardev'])
     return result
 
 
@@ -390,10 +475,11 @@ def main():
         regions=state.regions,
         namespaces=namespace_facts(state, ownership),
         ownership=ownership,
-        dax_devices=[device_result(state.dax_devices[chardev]) for chardev in sorted(state.dax_devices)],
+        dax_devices=[device_result(state.dax_devices[chardev], sysfs) for chardev in sorted(state.dax_devices)],
         memory=memory_summary(state),
         memory_tiers=sysfs.memory_tiers(),
         demotion_enabled=sysfs.demotion_enabled(),
+        numa=sysfs.numa_tiering(),
         versions=versions,
         dax_model=state.dax_model,
         hotremove=sysfs.hotremove(),
