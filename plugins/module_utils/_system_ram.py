@@ -59,6 +59,8 @@ GIB = 1073741824
 MIB = 1048576
 # Forecast key of memory in a CXL region not created yet: the kernel gives it its window's node then.
 NEW_CXL_NODE = 'cxl'
+# The page map (struct page, 64 bytes) of each 4 KiB page of hot-plugged memory: 1/64 of its size.
+MEMMAP_FRACTION = 64
 DEFAULT_PREFIX = 'pmem-ram-'
 
 
@@ -433,15 +435,21 @@ def plan_errors(view, items, targets, nodes, state, prefix, max_movable_ratio, m
     if problems:
         errors.append('Nothing was changed: %s.' % '; '.join(problems))
     # The kernel keeps page tables, slab and other unmovable data in kernel zones; with too little of it
-    # against ZONE_MOVABLE, hosts run out of kernel memory while plenty is free.
+    # against ZONE_MOVABLE, hosts run out of kernel memory while plenty is free. The page map of memory
+    # hot-plugged now (64 bytes per 4 KiB page) is taken from the kernel memory the host already has (the new
+    # memory is not online yet when kmem adds it), so it counts against the kernel side.
     movable = sum(memory['movable'] for memory in nodes.values())
-    kernel = sum(memory['kernel'] for memory in nodes.values())
+    memmap = sum(target['delta'] // MEMMAP_FRACTION for target in targets
+                 if target['delta'] > 0 and target.get('mode') != 'system-ram' and not target['problem'])
+    kernel = sum(memory['kernel'] for memory in nodes.values()) - memmap
     if state == 'present' and max_movable_ratio > 0 and movable > max_movable_ratio * kernel:
         errors.append(
-            'After the change this host would have %.1f GiB of movable memory against %.1f GiB of kernel memory, a '
+            'After the change this host would have %.1f GiB of movable memory against %.1f GiB of kernel memory%s, a '
             'ratio of %.1f:1, above the limit of %g:1 (pmem_system_ram_max_movable_ratio). Add less (size), online '
             'some of it as kernel memory (movable=false, which cannot be removed later), or raise the limit if you '
-            'know the workload.' % (movable / GIB, kernel / GIB, movable / max(kernel, 1), max_movable_ratio))
+            'know the workload.' % (movable / GIB, kernel / GIB,
+                                    ' (after the %.0f MiB page map of the new memory)' % (memmap / MIB) if memmap else '',
+                                    movable / max(kernel, 1), max_movable_ratio))
     # Offlining migrates every page on the devices to other memory: without room for them the kernel retries
     # until the timeout (kernel 6.1) or the OOM killer ends a process (6.12).
     removed = abs(sum(target['delta'] for target in targets))
