@@ -104,7 +104,10 @@ options:
     type: str
     default: pmem-ram-
   max_movable_ratio:
-    description: Ceiling of movable to kernel memory after the change (the kernel's advice is about 3:1); V(0) turns it off.
+    description:
+      - Ceiling of movable to kernel memory after the change (the kernel's advice is about 3:1); V(0) turns it off.
+      - The page map of the memory the run hot-plugs (1/64 of it) is taken from the kernel memory the host has
+        and counts on that side.
     type: float
     default: 3
   removal_reserve:
