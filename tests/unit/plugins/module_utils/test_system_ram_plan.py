@@ -26,6 +26,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._system_ram import plan_s
 with open(os.path.splitext(__file__)[0] + '.yaml') as handle:
     SPEC = yaml.safe_load(handle)
 
+
 def snapshot_of(case):
     view = copy.deepcopy(SPEC['snapshots'][case['snapshot']])
     for key, value in (case.get('snapshot_update') or {}).items():
