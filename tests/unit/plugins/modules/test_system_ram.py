@@ -38,8 +38,7 @@ from ansible_collections.pmem.dax.tests.unit.plugins.modules.test_dax_memory imp
 def _flat(calls):
     for call in calls:
         if isinstance(call, list):
-            for inner in _flat(call):
-                yield inner
+            yield from _flat(call)
         else:
             yield call
 
