@@ -378,7 +378,7 @@ def markdown(results, notes=''):
     checks = ratios(runs, guests)
     lines = ['# Benchmarks', '']
     met = ['%s = %s (target %s%s)' % (name, _fmt(value, 2), target, _verdict(value, limit, ', '))
-           for name, value, target, limit in checks]
+           for name, value, target, limit in checks if value is not None]
     reads = [state_reads(record) for kind in ('add', 'rerun', 'check', 'remove')
              for record in results.get('modules', {}).get(kind, [])
              if is_own_module(record) and record['module'] not in PERSISTENCE_MODULES]
@@ -387,8 +387,8 @@ def markdown(results, notes=''):
     lines.append(
         'Medians of %d run(s) on %s, one Debian %s test-bed guest per host under %s (%d cores, load %s; %s): '
         '%s; add play: %s module run(s) of %s on the host besides persistence (target <= %d%s); processes '
-        'started on the guest by a removal of 8 GiB: %s; state reads per run of a pmem.dax module: %s '
-        '(1 to plan, and 1 more to verify a change).' % (
+        'started on the guest by a removal of 8 GiB: %s; state reads (`ndctl list` and `daxctl list`) per run of '
+        'a pmem.dax module: %s.' % (
             len(runs), results.get('date', '?'), results.get('release', '?'), machine.get('accel', '?').upper(),
             machine.get('cores', 0), machine.get('load_text', '?'), _other_guests(machine), '; '.join(met),
             _span_number(add_runs) if add_runs else '-', OWN_COLLECTION, MODULE_RUNS_TARGET,
