@@ -92,6 +92,28 @@ options:
     description: Where the config is; the boot script gets this path as its argument.
     type: path
     default: /etc/pmem-dax/system-ram.json
+  expect_files:
+    description:
+      - Files the caller installs beside the config (the boot script and unit), with the SHA-1 of the content and
+        the mode they must have (owner root); RV(files_current) says whether all of them are there as expected.
+      - This lets a caller skip its own copy tasks when nothing drifted, without a module run per file (each
+        costs seconds on a slow host). Read only, also in check mode.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The file.
+        type: path
+        required: true
+      checksum:
+        description: SHA-1 (hex) of its expected content.
+        type: str
+        required: true
+      mode:
+        description: Its expected mode, octal, such as V('0600').
+        type: str
+        required: true
 seealso:
   - module: pmem.dax.dax_mode
   - module: pmem.dax.memory_demotion
@@ -147,6 +169,13 @@ path:
   returned: success
   type: str
   sample: /etc/pmem-dax/system-ram.json
+files_current:
+  description:
+    - Whether every file of O(expect_files) exists with that content and mode, owned by root (true when none is
+      given).
+  returned: success
+  type: bool
+  sample: true
 '''
 
 import json
@@ -261,6 +290,11 @@ def main():
             demotion=dict(type='bool'),
             wait_seconds=dict(type='int', default=300),
             config_path=dict(type='path', default='/etc/pmem-dax/system-ram.json'),
+            expect_files=dict(type='list', elements='dict', default=[], options=dict(
+                path=dict(type='path', required=True),
+                checksum=dict(type='str', required=True),
+                mode=dict(type='str', required=True),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -269,6 +303,20 @@ def main():
     # would each write their own entries over the other's without the lock.
     with host_lock(module, LOCK_TIMEOUT):
         persist(module)
+
+
+def files_current(module, expected):
+    """Whether each expected file is there with its content and mode, owned by root."""
+    for item in expected:
+        path = Sysfs().path(item['path'])
+        try:
+            status = os.stat(path)
+        except OSError:
+            return False
+        if (status.st_uid, status.st_gid) != OWNER or stat.S_IMODE(status.st_mode) != int(item['mode'], 8) \
+                or module.sha1(path) != item['checksum'].lower():
+            return False
+    return True
 
 
 def persist(module):
@@ -287,7 +335,8 @@ def persist(module):
         not set(os.listdir(directory)) - set([os.path.basename(path)])
     changed = write or remove or remove_directory
 
-    result = dict(changed=changed, config=config, empty=empty, path=shown_path)
+    result = dict(changed=changed, config=config, empty=empty, path=shown_path,
+                  files_current=files_current(module, module.params['expect_files']))
     if module._diff:
         result['diff'] = {'before_header': shown_path, 'after_header': shown_path,
                           'before': render_json(existing) if existing is not None else '',
