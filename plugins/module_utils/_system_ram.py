@@ -703,6 +703,8 @@ class SystemRamRun(object):
         self.items = list(params.get('namespaces') or [])
         self.cxl_items = list(params.get('cxl_regions') or [])
         self.record_path = _ownership.record_path(sysfs)
+        # A property of the kernel, read once: each read lists every memory block of the host.
+        self.hotremove = sysfs.hotremove()
         self.done = {}
         self.pending = []
         self.commands = []
@@ -718,7 +720,7 @@ class SystemRamRun(object):
         state = state or HostState.read(self.runner, self.sysfs)
         record = self._read_record()
         cxl = cxl_summary(self.runner, self.sysfs) if self.cxl_items else None
-        return state, host_view(state, record, self.sysfs.hotremove(), cxl)
+        return state, host_view(state, record, self.hotremove, cxl)
 
     def _users_of(self, state, offlined=()):
         """What uses a namespace, without the online memory this run takes offline before it destroys."""
@@ -784,7 +786,7 @@ class SystemRamRun(object):
         """
         host_memory = read_host_memory(self.sysfs)
         steps = []
-        hotremove = self.sysfs.hotremove() is not False
+        hotremove = self.hotremove is not False
         for target in plan['targets'] + plan['cxl_targets']:
             is_cxl = 'memdevs' in target
             if self.state_name == 'present':

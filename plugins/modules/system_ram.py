@@ -288,7 +288,7 @@ def main():
     sysfs = Sysfs()
     run = SystemRamRun(module, runner, sysfs, params)
     kernel = sysfs.kernel_release()
-    result = dict(changed=False, commands=[], reboot_needed=[], hotremove=sysfs.hotremove())
+    result = dict(changed=False, commands=[], reboot_needed=[], hotremove=run.hotremove)
     try:
         # The whole run holds the lock: another run may hold it for its own offline timeout and more.
         with host_lock(module, LOCK_TIMEOUT + params['timeout']):
