@@ -97,7 +97,7 @@ CASES = [
     ('SUSE and the daxctl rule: only SUSE\'s file',
      dict(X86, **{USR + '80-hotplug-cpu-mem.rules': fixture('sles15-80-hotplug-cpu-mem.rules'),
                   USR + '90-daxctl-device.rules': fixture('fedora-90-daxctl-device.rules')}), None,
-     [('/usr/lib/udev/rules.d/80-hotplug-cpu-mem.rules', None, 'missing')],
+     [('/usr/lib/udev/rules.d/80-hotplug-cpu-mem.rules', True, 'missing')],
      ['/usr/lib/udev/rules.d/80-hotplug-cpu-mem.rules']),
 ]
 

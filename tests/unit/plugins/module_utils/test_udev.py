@@ -62,8 +62,8 @@ DISTRIBUTIONS = [
      {'attr': {'[dmi/id]sys_vendor': 'Microsoft Corporation', '[dmi/id]product_name': 'Surface Pro'}}, []),
     ('ubuntu2404-40-vm-hotadd.rules', ALONE, [(12, ['online'], UBUNTU_DMI)]),
     ('ubuntu2404-40-vm-hotadd.rules', SERVER, []),
-    ('sles15-80-hotplug-cpu-mem.rules', ALONE, [(13, ['online'], 'RESULT{/usr/bin/systemd-detect-virt}!="zvm"')]),
-    ('sles15-80-hotplug-cpu-mem.rules', SERVER, [(13, ['online'], None)]),
+    ('sles15-80-hotplug-cpu-mem.rules', ALONE, [(27, ['online'], 'CONST{arch}!="s390x"')]),
+    ('sles15-80-hotplug-cpu-mem.rules', SERVER, [(27, ['online'], None)]),
     ('sles15-80-hotplug-cpu-mem.rules', S390, []),
 ]
 
@@ -109,8 +109,10 @@ def test_cpu_rules_stay_in_the_override():
     override = _udev.memory_override(fixture('sles15-80-hotplug-cpu-mem.rules'),
                                      _udev.evaluate(fixture('sles15-80-hotplug-cpu-mem.rules')),
                                      '/usr/lib/udev/rules.d/80-hotplug-cpu-mem.rules')
-    assert 'SUBSYSTEM=="cpu", ACTION=="add", TEST=="online", ATTR{online}=="0", \\\n ATTR{online}="1"\n' in override
-    assert '\n# SUBSYSTEM=="memory", ACTION=="add", PROGRAM=' in override
+    cpu = '\nSUBSYSTEM=="cpu", CONST{arch}=="x86-64", TEST=="online", ATTR{online}=="0", ATTR{online}="1"\n'
+    assert cpu in override
+    memory = '\n# SUBSYSTEM=="memory", CONST{arch}!="s390x", ATTR{state}=="offline", ATTR{state}="online", \\\n'
+    assert memory in override
     rhel = _udev.memory_override(fixture('rhel9-40-redhat.rules'), _udev.evaluate(fixture('rhel9-40-redhat.rules')),
                                  '/usr/lib/udev/rules.d/40-redhat.rules')
     assert '\nTEST=="online", ATTR{online}=="0", ATTR{online}="1"\n' in rhel
