@@ -106,12 +106,15 @@ def nodes_of(state):
     return nodes
 
 
-def host_view(state, record, hotremove, cxl=None):
-    """The view of one host read (see the module docstring); ``cxl`` is pmem_info's cxl section or None."""
+def host_view(state, record, hotremove, cxl=None, demotion=None):
+    """The view of one host read (see the module docstring); ``cxl`` is pmem_info's cxl section or None;
+    ``demotion``: the page demotion switch as read (None: the kernel has none)."""
     namespaces = [namespace for namespace in namespace_facts(state, record) if namespace['name']]
     devices = [state.dax_devices[chardev] for chardev in sorted(state.dax_devices)]
     return {
         'nodes': nodes_of(state),
+        'cpu_nodes': sorted(str(node) for node, facts in state.nodes.items() if facts.get('has_cpu')),
+        'demotion': demotion,
         'block_size': state.block_size or 0,
         'auto_online': state.auto_online_blocks,
         # free: the largest namespace the region can still hold (one contiguous extent).
@@ -461,8 +464,38 @@ def plan_errors(view, items, targets, nodes, state, prefix, max_movable_ratio, m
     return errors
 
 
+def movable_only_node_errors(view, targets, nodes, demotion):
+    """The nodes this change would leave with only ZONE_MOVABLE memory, no CPU and page demotion off.
+
+    The kernel never puts its own data (slab, page tables) in ZONE_MOVABLE, and the default policy allocates
+    on the local node first: a CPU-less node with only movable memory is used by processes only when every
+    other node runs short, or through demotion. Such a host can run out of kernel memory, or reclaim hard,
+    while the new memory sits idle (the kernel's CXL page-allocator notes). Demotion on, some kernel memory on
+    the node, or the user's explicit consent (allow_movable_only_node) makes it a choice, not a trap.
+    """
+    if demotion or view.get('demotion'):
+        return []
+    cpu_nodes = view.get('cpu_nodes') or []
+    growing = sorted(set(target['node'] for target in targets
+                         if target['delta'] > 0 and target['movable'] and not target['problem']))
+    errors = []
+    for node in growing:
+        memory = nodes.get(node, {})
+        if node in cpu_nodes or memory.get('kernel') or not memory.get('movable'):
+            continue
+        errors.append(
+            'Nothing was changed: node %s would hold %.2f GiB, all of it movable, and has no CPU. With page demotion '
+            'off the kernel never places its own data there and processes reach it only when every other node '
+            'runs short, so the host can run out of memory while this sits idle. Turn demotion on '
+            '(pmem_system_ram_demotion: true), online some of it as kernel memory (movable: false, not removable '
+            'later), or accept it (pmem_system_ram_allow_movable_only_node: true).'
+            % ('chosen by the kernel' if node == 'cxl' else node, memory['movable'] / GIB))
+    return errors
+
+
 def plan_system_ram(view, state, namespaces=None, prefix=DEFAULT_PREFIX, max_movable_ratio=3, mem_available=0,
-                    removal_reserve='256m', cxl_regions=None, chosen=None):
+                    removal_reserve='256m', cxl_regions=None, chosen=None, demotion=False,
+                    allow_movable_only_node=False):
     """The plan of one host: {targets, cxl_targets, forecast, left_alone, errors} (the module's RETURN).
 
     Each target: name, movable, region (name), size (bytes, new namespaces only), node (NUMA node of the
@@ -472,6 +505,8 @@ def plan_system_ram(view, state, namespaces=None, prefix=DEFAULT_PREFIX, max_mov
     Each CXL target: name (cxl:mem0), memdevs, region, device (daxN.M), size, node ('cxl' for a region not
     created yet: the kernel picks its node), delta, problem, region_done, memory_done, owned, adopt.
     ``chosen``: {name: {region, size}} of the namespaces to create, as plan_namespaces decided (plan_target).
+    ``demotion``: this run turns page demotion on; ``allow_movable_only_node``: no refusal of a CPU-less node
+    left with only movable memory (movable_only_node_errors).
     """
     if state not in ('present', 'absent'):
         raise ValueError('state must be present or absent, got %r' % (state,))
@@ -495,6 +530,8 @@ def plan_system_ram(view, state, namespaces=None, prefix=DEFAULT_PREFIX, max_mov
     nodes = forecast(view, targets + cxl)
     errors += plan_errors(view, items, targets + cxl, nodes, state, prefix, float(max_movable_ratio or 0),
                           _int(mem_available), removal_reserve)
+    if state == 'present' and not allow_movable_only_node:
+        errors += movable_only_node_errors(view, targets + cxl, nodes, demotion)
     return {'targets': targets, 'cxl_targets': cxl, 'forecast': nodes, 'errors': errors, 'left_alone': alone}
 
 
@@ -720,7 +757,7 @@ class SystemRamRun(object):
         state = state or HostState.read(self.runner, self.sysfs)
         record = self._read_record()
         cxl = cxl_summary(self.runner, self.sysfs) if self.cxl_items else None
-        return state, host_view(state, record, self.hotremove, cxl)
+        return state, host_view(state, record, self.hotremove, cxl, self.sysfs.demotion_enabled())
 
     def _users_of(self, state, offlined=()):
         """What uses a namespace, without the online memory this run takes offline before it destroys."""
@@ -746,7 +783,9 @@ class SystemRamRun(object):
         options = dict(state=self.state_name, namespaces=self.items, prefix=params['name_prefix'],
                        max_movable_ratio=params['max_movable_ratio'],
                        mem_available=self.sysfs.meminfo().get('MemAvailable') or 0,
-                       removal_reserve=params['removal_reserve'], cxl_regions=self.cxl_items)
+                       removal_reserve=params['removal_reserve'], cxl_regions=self.cxl_items,
+                       demotion=bool(params.get('demotion')),
+                       allow_movable_only_node=bool(params.get('allow_movable_only_node')))
         try:
             plan = plan_system_ram(view, **options)
         except ValueError as exc:

@@ -126,6 +126,17 @@ options:
     description: With O(state=present), enable page demotion to the slower memory tier (C(/sys/kernel/mm/numa/demotion_enabled)).
     type: bool
     default: false
+  allow_movable_only_node:
+    description:
+      - With O(state=present), the run refuses, before any change, to leave a NUMA node without CPUs holding only
+        movable memory (C(ZONE_MOVABLE)) while page demotion is off. The kernel never places its own data in
+        C(ZONE_MOVABLE) and processes allocate on their local node first, so such memory is used only when every other node
+        runs short: the host can run out of memory while it sits idle.
+      - Turn O(demotion) on, online part of the memory as kernel memory (O(namespaces[].movable=false)), or set this to
+        V(true) to accept the node as it is (for workloads that bind memory to the node themselves).
+    type: bool
+    default: false
+    version_added: 0.1.0
 seealso:
   - module: pmem.dax.pmem_info
   - module: pmem.dax.pmem_namespace
@@ -277,6 +288,7 @@ def main():
             timeout=dict(type='int', default=120),
             retries=dict(type='int', default=3),
             demotion=dict(type='bool', default=False),
+            allow_movable_only_node=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )

@@ -31,6 +31,8 @@ def test_role_plan_refuses(case):
                            state=variables.get('pmem_system_ram_state', 'present'),
                            namespaces=variables.get('pmem_system_ram_namespaces', []),
                            max_movable_ratio=variables.get('pmem_system_ram_max_movable_ratio', 3),
+                           demotion=variables.get('pmem_system_ram_demotion', True),
+                           allow_movable_only_node=variables.get('pmem_system_ram_allow_movable_only_node', False),
                            mem_available=2 << 30)
     message = ' '.join(plan['errors'])
     assert re.search(case['expect'], message), \
