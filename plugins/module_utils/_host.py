@@ -101,8 +101,7 @@ def _facts(sysfs, texts):
     arch = sysfs.read('proc/sys/kernel/arch')
     if arch is None and sysfs.root == '/':
         arch = os.uname()[4]
-    if arch:
-        facts['const']['arch'] = arch
+    facts['const'].update(_udev.host_arch_facts(arch))
     for text in texts:
         for attr in _DMI_ATTR_RE.findall(text):
             value = sysfs.read(DMI_DIR, attr)

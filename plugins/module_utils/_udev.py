@@ -25,8 +25,10 @@ API (stable; additions only):
 ``evaluate(text, facts=None)`` -> [finding]: {line, end_line, text, does, values, condition}; ``values`` the
     states written ("online", "online_movable", "online_kernel"; "program" for a RUN; "?" for a value not
     known), ``condition`` None when the rule onlines memory whatever the host, else the condition's text.
-    ``facts``: what is known of the host: {"const": {"arch": "x86_64", "virt": "none"},
-    "attr": {"[dmi/id]sys_vendor": "QEMU"}}; anything else is taken as unknown.
+    ``facts``: what is known of the host: {"const": {"arch": "x86-64", "machine": "x86_64", "virt": "none"},
+    "attr": {"[dmi/id]sys_vendor": "QEMU"}}; anything else is taken as unknown. ``arch`` is systemd's name
+    (what CONST{arch} compares), ``machine`` the kernel's (what ``uname -m`` prints): see host_arch_facts.
+``host_arch_facts(machine)`` -> {"arch": ..., "machine": ...} from the kernel's machine name.
 ``memory_override(text, findings, source)`` -> the text of a file of the same name for /etc/udev/rules.d that
     keeps every line of ``text`` but makes the findings' rules skip memory: a rule that matches
     SUBSYSTEM=="memory" itself is commented out; any other gets ``SUBSYSTEM!="memory", `` in front (it still
@@ -66,8 +68,25 @@ MEMORY_EVENT = {
 }
 
 # PROGRAMs whose output a host fact gives: (pattern, fact name in facts['const']).
-KNOWN_PROGRAMS = ((re.compile(r'(^|/)uname\s+-[pm]\s*$'), 'arch'),
+KNOWN_PROGRAMS = ((re.compile(r'(^|/)uname\s+-[pm]\s*$'), 'machine'),
                   (re.compile(r'(^|/)systemd-detect-virt\s*$'), 'virt'))
+
+# udev's CONST{arch} is systemd's architecture name, not the kernel's machine name that uname -m prints
+# (systemd's src/basic/architecture.c): SUSE's rules test CONST{arch}=="x86-64". Names not listed are the same in both.
+_SYSTEMD_ARCH = {
+    'x86_64': 'x86-64', 'i386': 'x86', 'i486': 'x86', 'i586': 'x86', 'i686': 'x86',
+    'aarch64': 'arm64', 'aarch64_be': 'arm64-be', 'ppc64le': 'ppc64-le',
+    'armv7l': 'arm', 'armv6l': 'arm', 'armv8l': 'arm', 'mips64': 'mips64', 'sparc64': 'sparc64',
+}
+
+
+def host_arch_facts(machine):
+    """The architecture facts for ``evaluate`` from the kernel's machine name (uname -m, /proc/sys/kernel/arch)."""
+    machine = (machine or '').strip()
+    if not machine:
+        return {}
+    return {'arch': _SYSTEMD_ARCH.get(machine, machine), 'machine': machine}
+
 
 # A RUN program that onlines memory: chmem, or "online" written (echo/printf ... > or tee) into a state/online file.
 _ONLINING_PROGRAM_RE = re.compile(r'\bchmem\b|\bonline(_movable|_kernel)?\b.*(>|\btee\b).*(/state|/online)\b')

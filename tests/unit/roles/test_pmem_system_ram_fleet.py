@@ -105,7 +105,7 @@ def entry(path, applies, state, condition=None):
 
 RHEL = entry('/usr/lib/udev/rules.d/40-redhat.rules', True, 'missing')
 UBUNTU = entry('/usr/lib/udev/rules.d/40-vm-hotadd.rules', False, 'missing', 'ATTR{[dmi/id]sys_vendor}=="Xen"')
-SUSE = entry('/usr/lib/udev/rules.d/80-hotplug-cpu-mem.rules', None, 'stale', 'RESULT{x}!="zvm"')
+SUSE = entry('/usr/lib/udev/rules.d/80-hotplug-cpu-mem.rules', None, 'stale', 'CONST{arch}!="s390x"')
 DONE = entry('/usr/lib/udev/rules.d/40-redhat-hotplug.rules', True, 'current')
 OWN = entry('/etc/udev/rules.d/99-online.rules', True, 'impossible')
 

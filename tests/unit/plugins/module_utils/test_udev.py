@@ -23,11 +23,11 @@ FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'udev
 # What a host may tell: nothing (the file alone), an x86_64 server (QEMU's DMI strings, as on the test bed),
 # a Hyper-V guest, an s390x machine.
 ALONE = {}
-SERVER = {'const': {'arch': 'x86_64', 'virt': 'none'},
+SERVER = {'const': {'arch': 'x86-64', 'machine': 'x86_64', 'virt': 'none'},
           'attr': {'[dmi/id]sys_vendor': 'QEMU', '[dmi/id]product_name': 'Standard PC (Q35 + ICH9, 2009)'}}
-HYPERV = {'const': {'arch': 'x86_64', 'virt': 'microsoft'},
+HYPERV = {'const': {'arch': 'x86-64', 'machine': 'x86_64', 'virt': 'microsoft'},
           'attr': {'[dmi/id]sys_vendor': 'Microsoft Corporation', '[dmi/id]product_name': 'Virtual Machine'}}
-S390 = {'const': {'arch': 's390x', 'virt': 'zvm'}, 'attr': {}}
+S390 = {'const': {'arch': 's390x', 'machine': 's390x', 'virt': 'zvm'}, 'attr': {}}
 
 RHEL_ARCH = 'CONST{arch}!="ppc64*" and CONST{arch}!="s390*"'
 UBUNTU_DMI = ('(ATTR{[dmi/id]product_name}=="Virtual Machine" and ATTR{[dmi/id]sys_vendor}=="Microsoft Corporation")'
@@ -210,3 +210,19 @@ def test_too_many_ways_reports_every_rule_that_could_online():
     text += 'ENV{.v3}=="1", ATTR{state}="$env{.v4}"\n'
     undecided = 'ways through the file=="more than 256: not decided"'
     assert verdict(_udev.evaluate(text)) == [(21, ['online'], undecided), (23, ['?'], undecided)]
+
+
+@pytest.mark.parametrize('machine, arch', [('x86_64', 'x86-64'), ('aarch64', 'arm64'), ('ppc64le', 'ppc64-le'),
+                                           ('s390x', 's390x'), ('i686', 'x86'), ('riscv64', 'riscv64')])
+def test_host_arch_facts_name_the_architecture_as_udev_does(machine, arch):
+    """CONST{arch} compares systemd's names; uname -m (a PROGRAM) prints the kernel's."""
+    facts = {'const': _udev.host_arch_facts(machine + '\n'), 'attr': {}}
+    assert facts['const'] == {'arch': arch, 'machine': machine}
+    rule = 'SUBSYSTEM=="memory", CONST{arch}=="%s", ATTR{state}="online"\n' % arch
+    assert [finding['condition'] for finding in _udev.evaluate(rule, facts)] == [None]
+    program = 'SUBSYSTEM=="memory", PROGRAM="/bin/uname -m", RESULT=="%s", ATTR{state}="online"\n' % machine
+    assert [finding['condition'] for finding in _udev.evaluate(program, facts)] == [None]
+
+
+def test_host_arch_facts_unknown():
+    assert _udev.host_arch_facts('') == {} and _udev.host_arch_facts(None) == {}
