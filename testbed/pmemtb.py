@@ -57,6 +57,17 @@ CXL_RELEASES = ("trixie",)
 QEMU_ROOT_RELEASE = "trixie"
 QEMU_ROOT_PACKAGES = ("qemu-system-x86", "seabios", "ipxe-qemu")
 QEMU_ROOT_REVISION = 1
+# The NUMA topology the guest's firmware describes, so that the kernel sees each NVDIMM node as the
+# farther, slower memory it is on a real host: SLIT distances (node 0, DRAM with the CPUs, local 10; an
+# NVDIMM node 17 from it and 28 from another NVDIMM node) and HMAT access latency and bandwidth from
+# initiator node 0 (NVDIMM 3.5 times DRAM's latency, a third of its bandwidth). Debian 13's kernel ranks
+# a kmem node's memory tier by the HMAT figures; Debian 12's puts every kmem node in one fixed tier.
+DRAM_NODE = 0
+NUMA_DISTANCE_LOCAL = 10
+NUMA_DISTANCE_DRAM_TO_PMEM = 17
+NUMA_DISTANCE_PMEM_TO_PMEM = 28
+DRAM_ACCESS = {"latency_ns": 10, "bandwidth": "24G"}   # bytes/s; QEMU wants bandwidths 1 MiB aligned
+PMEM_ACCESS = {"latency_ns": 35, "bandwidth": "8G"}
 
 # Runs inside mmdebstrap as a customize hook; "$1" is the root directory of the new system.
 CUSTOMIZE_SCRIPT = r"""
@@ -518,7 +529,8 @@ class Guest:
         slots = max(4, self.nvdimms)
         command = [
             "qemu-system-x86_64", "-name", self.marker,
-            "-machine", "q35,nvdimm=on" + (",cxl=on" if self.cxl_gib else ""), "-accel", self.accel,
+            "-machine", "q35,nvdimm=on" + (",hmat=on" if self.describes_hmat else "")
+            + (",cxl=on" if self.cxl_gib else ""), "-accel", self.accel,
             # Under TCG the CXL driver stack needs a CPU that does not announce a hypervisor.
             "-cpu", "host" if self.accel == "kvm" else ("max,hypervisor=off" if self.cxl_gib else "max"),
             "-smp", str(self.cpus), "-m", "%s,slots=%d,maxmem=%s" % (ram, slots, maxmem),
@@ -529,10 +541,13 @@ class Guest:
             command += [
                 "-object", "memory-backend-file,id=pmem%d,share=on,mem-path=%s,size=%d"
                 % (index, self.nvdimm_path(index), backend_bytes),
-                "-numa", "node,nodeid=%d" % (index + 1),
+                # HMAT wants an initiator for every node; the CPUs are all on node 0.
+                "-numa", "node,nodeid=%d" % (index + 1)
+                + (",initiator=%d" % DRAM_NODE if self.describes_hmat else ""),
                 "-device", "nvdimm,id=nvdimm%d,memdev=pmem%d,label-size=%d,node=%d"
                 % (index, index, LABEL_SIZE, index + 1),
             ]
+        command += self.numa_performance_arguments()
         if self.cxl_gib:
             command += self.cxl_arguments()
         command += [
@@ -549,6 +564,36 @@ class Guest:
             "-pidfile", os.path.join(self.dir, "qemu.pid"),
         ]
         return command
+
+    @property
+    def describes_hmat(self):
+        """HMAT on every guest but a CXL one: there Debian 13's QEMU 10.0 with SeaBIOS 1.16.3, given both
+        SLIT and HMAT, ends with SeaBIOS not finding QEMU's RSDP ("internal error detected at
+        qemu_platform_setup") and booting the guest on its own fallback tables, without the CXL host
+        bridge (no CEDT, cxl_pci: "registers not found"). Either table alone works; the distances stay."""
+        return not self.cxl_gib
+
+    def numa_performance_arguments(self):
+        """SLIT distances between every pair of nodes and HMAT latency and bandwidth from node 0 to each
+        node (see NUMA_DISTANCE_*). The CXL window's node is the guest kernel's own (made from the CFMWS,
+        after the firmware's nodes): QEMU cannot name it, so the kernel gives it its default distance."""
+        pmem_nodes = [index + 1 for index in range(self.nvdimms)]
+        arguments = []
+        for source in [DRAM_NODE] + pmem_nodes:
+            for target in pmem_nodes:
+                if target > source:
+                    distance = NUMA_DISTANCE_DRAM_TO_PMEM if source == DRAM_NODE else NUMA_DISTANCE_PMEM_TO_PMEM
+                    arguments += ["-numa", "dist,src=%d,dst=%d,val=%d" % (source, target, distance)]
+        if not self.describes_hmat:
+            return arguments
+        for target in [DRAM_NODE] + pmem_nodes:
+            access = DRAM_ACCESS if target == DRAM_NODE else PMEM_ACCESS
+            memory = "hmat-lb,initiator=%d,target=%d,hierarchy=memory" % (DRAM_NODE, target)
+            arguments += [
+                "-numa", memory + ",data-type=access-latency,latency=%d" % access["latency_ns"],
+                "-numa", memory + ",data-type=access-bandwidth,bandwidth=%s" % access["bandwidth"],
+            ]
+        return arguments
 
     def cxl_arguments(self):
         """One CXL type-3 volatile memory device behind a CXL host bridge and root port, and a fixed
