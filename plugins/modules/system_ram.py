@@ -131,7 +131,7 @@ options:
       - With O(state=present), the run refuses, before any change, to leave a NUMA node without CPUs holding only
         movable memory (C(ZONE_MOVABLE)) while page demotion is off. The kernel never places its own data in
         C(ZONE_MOVABLE) and processes allocate on their local node first, so such memory is used only when every other node
-        runs short: the host can run out of memory while it sits idle.
+        runs short, so the host can run out of memory while it sits idle.
       - Turn O(demotion) on, online part of the memory as kernel memory (O(namespaces[].movable=false)), or set this to
         V(true) to accept the node as it is (for workloads that bind memory to the node themselves).
     type: bool

@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, pmem.dax contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""How the kernel uses a slower memory node: the tiering knobs of the memory_tiering module (issue 15).
+
+Once persistent or CXL memory is online as a CPU-less NUMA node, these decide what lands there: page demotion
+(cold pages down), memory-tiering NUMA balancing (hot pages back up, at a bounded rate), huge page pools per
+node, and the weights of the weighted-interleave memory policy. Each is a small sysfs or /proc file; none
+survives a reboot (the role's boot-time unit writes them again).
+
+API (private to this collection):
+
+``read_tiering(sysfs)`` -> the current values (``current`` below), read once.
+``plan_tiering(current, desired)`` -> {writes, errors, before, after}: pure. ``writes`` in the order they must
+    be made: [{path, value, before, what}]; ``errors``: every reason the request cannot be done (nothing may be
+    written then); ``before``/``after``: the knobs as they are and as they will be (the diff).
+``apply_tiering(runner, sysfs, writes)`` -> commands run; raises TieringError after writing back, newest first,
+    every value it changed when a write does not read back as asked (a huge page pool the kernel could not
+    fill, a write refused): never a half-done host.
+``desired`` keys (None or absent: leave as it is): demotion, promotion (bools), promote_rate_limit_mbps (int),
+    hugepages ([{node, size, count}]), weighted_interleave ({node: weight}), weighted_interleave_auto (bool).
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError, parse_size
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import (
+    DEMOTION_PATH, NUMA_BALANCING_MEMORY_TIERING, NUMA_BALANCING_PATH, PROMOTE_RATE_LIMIT_PATH,
+    WEIGHTED_INTERLEAVE_DIR, parse_int)
+
+GIB = 1 << 30
+MIB = 1 << 20
+# The kernel takes interleave weights 1-255 (a u8; 0 is refused).
+WEIGHT_RANGE = (1, 255)
+
+
+class TieringError(Exception):
+    def __init__(self, message, commands):
+        super(TieringError, self).__init__(message)
+        self.message = message
+        self.commands = commands
+
+
+def hugepages_path(node, size):
+    return '/sys/devices/system/node/node%d/hugepages/hugepages-%dkB/nr_hugepages' % (int(node), size // 1024)
+
+
+def weight_path(node):
+    return '%s/node%d' % (WEIGHTED_INTERLEAVE_DIR, int(node))
+
+
+WEIGHTS_AUTO_PATH = WEIGHTED_INTERLEAVE_DIR + '/auto'
+
+
+def _size_name(size):
+    return '%d GiB' % (size // GIB) if size >= GIB else '%d MiB' % (size // MIB) if size >= MIB else '%d kB' % (size // 1024)
+
+
+def read_tiering(sysfs):
+    """The knobs and, per node, what decides whether a knob can apply there: its memory by zone kind, its huge
+    page pools and its interleave weight."""
+    numa = sysfs.numa_tiering()
+    online = sysfs.online_memory(sysfs.memory_blocks(), sysfs.block_size(), sysfs.nodes())
+    nodes = {}
+    for entry in numa['nodes']:
+        zones = online.get(entry['node'], {})
+        movable = zones.get('Movable', 0) or 0
+        nodes[str(entry['node'])] = {
+            'kernel': sum(value or 0 for value in zones.values()) - movable,
+            'movable': movable,
+            'hugepages': dict((pool['size'], pool['nr_hugepages']) for pool in entry['hugepages']),
+            'weight': entry['weighted_interleave'],
+        }
+    return {
+        'demotion': numa['demotion_enabled'],
+        'numa_balancing': numa['numa_balancing'],
+        'promote_rate_limit_mbps': numa['promote_rate_limit_mbps'],
+        'weighted_interleave_auto': numa['weighted_interleave_auto'],
+        'tiers': bool(sysfs.memory_tiers()),
+        'nodes': nodes,
+    }
+
+
+def _knobs(current):
+    """The knobs as the diff shows them."""
+    return {
+        'demotion': current['demotion'],
+        'numa_balancing': current['numa_balancing'],
+        'promote_rate_limit_mbps': current['promote_rate_limit_mbps'],
+        'weighted_interleave_auto': current['weighted_interleave_auto'],
+        'nodes': dict((node, {'hugepages': dict((_size_name(size), count) for size, count in facts['hugepages'].items()),
+                              'weight': facts['weight']})
+                      for node, facts in sorted(current['nodes'].items())),
+    }
+
+
+def _bool_text(value):
+    return 'true' if value else 'false'
+
+
+def _plan_switches(current, desired, writes, errors):
+    demotion = desired.get('demotion')
+    if demotion is not None:
+        if current['demotion'] is None:
+            errors.append('this kernel has no %s (page demotion came with Linux 5.15/6.1)' % DEMOTION_PATH)
+        elif bool(current['demotion']) != demotion:
+            writes.append({'path': DEMOTION_PATH, 'value': _bool_text(demotion), 'before': _bool_text(current['demotion']),
+                           'what': 'page demotion %s' % ('on' if demotion else 'off'), 'knob': ('demotion', demotion)})
+    promotion = desired.get('promotion')
+    if promotion is not None:
+        balancing = current['numa_balancing']
+        if balancing is None:
+            errors.append('this kernel has no %s (built without CONFIG_NUMA_BALANCING): promotion needs NUMA '
+                          'balancing' % NUMA_BALANCING_PATH)
+        elif promotion and not current['tiers']:
+            errors.append('this kernel has no memory tiers (/sys/devices/virtual/memory_tiering, Linux 6.1): '
+                          'promotion in memory tiering mode needs them')
+        else:
+            # A bit mask: 1 balances between CPU nodes, 2 promotes from slower tiers; keep the other bit.
+            wanted = balancing | NUMA_BALANCING_MEMORY_TIERING if promotion else balancing & ~NUMA_BALANCING_MEMORY_TIERING
+            if wanted != balancing:
+                writes.append({'path': NUMA_BALANCING_PATH, 'value': str(wanted), 'before': str(balancing),
+                               'what': 'NUMA balancing %d -> %d (promotion of hot pages %s)'
+                                       % (balancing, wanted, 'on' if promotion else 'off'),
+                               'knob': ('numa_balancing', wanted)})
+    rate = desired.get('promote_rate_limit_mbps')
+    if rate is not None:
+        if current['promote_rate_limit_mbps'] is None:
+            errors.append('this kernel has no %s (Linux 6.1 or newer)' % PROMOTE_RATE_LIMIT_PATH)
+        elif rate < 1:
+            errors.append('promote_rate_limit_mbps must be at least 1 (MB/s), got %d' % rate)
+        elif rate != current['promote_rate_limit_mbps']:
+            writes.append({'path': PROMOTE_RATE_LIMIT_PATH, 'value': str(rate),
+                           'before': str(current['promote_rate_limit_mbps']),
+                           'what': 'promotion rate limit %d -> %d MB/s' % (current['promote_rate_limit_mbps'], rate),
+                           'knob': ('promote_rate_limit_mbps', rate)})
+
+
+def _node_with_memory(current, node, errors, what):
+    facts = current['nodes'].get(str(node))
+    if facts is None:
+        errors.append('%s: there is no NUMA node %s (nodes: %s)' % (what, node, ', '.join(sorted(current['nodes']))))
+        return None
+    if not facts['kernel'] and not facts['movable']:
+        errors.append('%s: node %s has no memory online' % (what, node))
+        return None
+    return facts
+
+
+def _plan_weights(current, desired, writes, errors):
+    weights = desired.get('weighted_interleave') or {}
+    auto = desired.get('weighted_interleave_auto')
+    if auto and weights:
+        errors.append('weighted_interleave_auto=true lets the kernel set the weights: give no weighted_interleave '
+                      'weights with it')
+        return
+    if auto is not None:
+        if current['weighted_interleave_auto'] is None:
+            errors.append('this kernel has no %s (automatic interleave weights came with Linux 6.16)' % WEIGHTS_AUTO_PATH)
+        elif bool(current['weighted_interleave_auto']) != auto:
+            writes.append({'path': WEIGHTS_AUTO_PATH, 'value': _bool_text(auto),
+                           'before': _bool_text(current['weighted_interleave_auto']),
+                           'what': 'interleave weights set by the kernel: %s' % ('on' if auto else 'off'),
+                           'knob': ('weighted_interleave_auto', auto)})
+    for node in sorted(weights, key=int):
+        what = 'weighted_interleave node %s' % node
+        weight = weights[node]
+        facts = _node_with_memory(current, node, errors, what)
+        if facts is None:
+            continue
+        if facts['weight'] is None:
+            errors.append('%s: this kernel has no %s (weighted interleave came with Linux 6.9)' % (what, weight_path(node)))
+        elif not WEIGHT_RANGE[0] <= weight <= WEIGHT_RANGE[1]:
+            errors.append('%s: a weight is %d to %d, got %d' % (what, WEIGHT_RANGE[0], WEIGHT_RANGE[1], weight))
+        elif weight != facts['weight']:
+            writes.append({'path': weight_path(node), 'value': str(weight), 'before': str(facts['weight']),
+                           'what': 'interleave weight of node %s %d -> %d' % (node, facts['weight'], weight),
+                           'knob': ('weight', str(node), weight)})
+
+
+def _plan_hugepages(current, desired, writes, errors):
+    for entry in desired.get('hugepages') or []:
+        node, count = entry['node'], entry['count']
+        try:
+            size = parse_size(entry['size'], 'hugepages size')
+        except SizeError as exc:
+            errors.append(str(exc))
+            continue
+        what = 'hugepages node %s, %s pages' % (node, _size_name(size))
+        facts = _node_with_memory(current, node, errors, what)
+        if facts is None:
+            continue
+        if size not in facts['hugepages']:
+            errors.append('%s: this kernel and CPU have no pool of that size on node %s (sizes: %s)'
+                          % (what, node, ', '.join(_size_name(pool) for pool in sorted(facts['hugepages'])) or 'none'))
+            continue
+        if count < 0:
+            errors.append('%s: count must be 0 or more, got %d' % (what, count))
+            continue
+        have = facts['hugepages'][size]
+        # Gigantic pages are not migratable, so the kernel never takes them from ZONE_MOVABLE: on a node whose
+        # memory is all movable the pool cannot grow (2 MiB pages can come from it).
+        if size >= GIB and count > have and not facts['kernel']:
+            errors.append('%s: 1 GiB pages cannot come from ZONE_MOVABLE, and node %s has only movable memory '
+                          '(%.2f GiB): online part of it as kernel memory (movable: false), or use 2 MiB pages'
+                          % (what, node, facts['movable'] / float(GIB)))
+            continue
+        if count != have:
+            writes.append({'path': hugepages_path(node, size), 'value': str(count), 'before': str(have),
+                           'what': '%s pages on node %s: %d -> %d' % (_size_name(size), node, have, count),
+                           'knob': ('hugepages', str(node), _size_name(size), count)})
+
+
+def plan_tiering(current, desired):
+    writes, errors = [], []
+    _plan_switches(current, desired, writes, errors)
+    _plan_weights(current, desired, writes, errors)
+    # Huge pages last: the one write the kernel may carry out only in part.
+    _plan_hugepages(current, desired, writes, errors)
+    before = _knobs(current)
+    after = _knobs(current)
+    for write in writes:
+        knob = write['knob']
+        if knob[0] == 'weight':
+            after['nodes'][knob[1]]['weight'] = knob[2]
+        elif knob[0] == 'hugepages':
+            after['nodes'][knob[1]]['hugepages'][knob[2]] = knob[3]
+        else:
+            after[knob[0]] = knob[1]
+    return {'writes': [dict((key, value) for key, value in write.items() if key != 'knob') for write in writes],
+            'errors': errors, 'before': before, 'after': after}
+
+
+def _read_back(sysfs, path):
+    text = sysfs.read(path.lstrip('/'))
+    return None if text is None else text.strip()
+
+
+def _same(value, text):
+    """A value read back as written: booleans read back as 1/0 on some kernels."""
+    if text is None:
+        return False
+    aliases = {'true': ('true', '1', 'y'), 'false': ('false', '0', 'n')}
+    return text.lower() in aliases.get(value, (value,)) or parse_int(text) == parse_int(value)
+
+
+def apply_tiering(runner, sysfs, writes):
+    """Make the writes; on the first that does not read back as asked, write back what was changed and raise."""
+    commands, done = [], []
+    for write in writes:
+        command = ['tee', write['path']]
+        commands.append(command)
+        result = runner.run_change('tee', [sysfs.path(write['path'])], data=write['value'])
+        got = _read_back(sysfs, write['path'])
+        if result.rc == 0 and _same(write['value'], got):
+            done.append(write)
+            continue
+        # Written back newest first; a pool that could not be filled is set back to its old size as well.
+        restored = []
+        for undo in [write] + done[::-1]:
+            runner.run_change('tee', [sysfs.path(undo['path'])], data=undo['before'])
+            commands.append(['tee', undo['path']])
+            restored.append(undo['path'])
+        reason = (result.stderr or '').strip() or ('reads back %s' % got if got is not None else 'no output')
+        raise TieringError('%s: wrote %s to %s, %s (rc %s). Written back as it was: %s.'
+                           % (write['what'], write['value'], write['path'], reason, result.rc, ', '.join(restored)),
+                           commands)
+    return commands
+
+
+def change_lines(writes, check_mode):
+    return [('would: ' if check_mode else '') + write['what'] for write in writes]
