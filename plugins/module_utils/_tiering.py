@@ -13,7 +13,9 @@ survives a reboot (the role's boot-time unit writes them again).
 API (private to this collection):
 
 ``read_tiering(sysfs)`` -> the current values (``current`` below), read once.
-``plan_tiering(current, desired)`` -> {writes, errors, before, after}: pure. ``writes`` in the order they must
+``plan_tiering(current, desired, forecast=None)`` -> {writes, errors, before, after}: pure. ``forecast``: {node:
+    {kernel, movable}} of memory a change in the same run brings (system_ram's forecast, in check mode): a node
+    that has no memory yet is planned as it will be, its pools empty (the 2 MiB and 1 GiB of x86). ``writes`` in the order they must
     be made: [{path, value, before, what}]; ``errors``: every reason the request cannot be done (nothing may be
     written then); ``before``/``after``: the knobs as they are and as they will be (the diff).
 ``apply_tiering(runner, sysfs, writes)`` -> commands run; raises TieringError after writing back, newest first,
@@ -73,6 +75,8 @@ def read_tiering(sysfs):
             'movable': movable,
             'hugepages': dict((pool['size'], pool['nr_hugepages']) for pool in entry['hugepages']),
             'weight': entry['weighted_interleave'],
+            'tier': entry['tier'],
+            'counters': entry['tiering_counters'] or {},
         }
     return {
         'demotion': numa['demotion_enabled'],
@@ -190,6 +194,11 @@ def _plan_hugepages(current, desired, writes, errors):
             errors.append(str(exc))
             continue
         what = 'hugepages node %s, %s pages' % (node, _size_name(size))
+        known = current['nodes'].get(str(node))
+        if count == 0 and (known is None or not (known['kernel'] or known['movable'])):
+            # An empty pool asked of a node without memory (the role's removal, after the memory went offline and
+            # the kernel dissolved its free pages): there is nothing to give back.
+            continue
         facts = _node_with_memory(current, node, errors, what)
         if facts is None:
             continue
@@ -214,7 +223,29 @@ def _plan_hugepages(current, desired, writes, errors):
                            'knob': ('hugepages', str(node), _size_name(size), count)})
 
 
-def plan_tiering(current, desired):
+# The huge page sizes a node that is not online yet is assumed to get (x86-64's; the real run reads them).
+FORECAST_POOLS = (2 * MIB, GIB)
+
+
+def with_forecast(current, forecast):
+    """``current`` with the nodes a change still has to bring online, as that change forecasts them."""
+    nodes = dict(current['nodes'])
+    any_weight = any(facts['weight'] is not None for facts in nodes.values())
+    for node, memory in (forecast or {}).items():
+        node = str(node)
+        facts = nodes.get(node)
+        if facts and (facts['kernel'] or facts['movable']):
+            continue
+        if not (memory.get('kernel') or memory.get('movable')):
+            continue
+        nodes[node] = {'kernel': memory.get('kernel') or 0, 'movable': memory.get('movable') or 0,
+                       'hugepages': dict((size, 0) for size in FORECAST_POOLS),
+                       'weight': 1 if any_weight else None}
+    return dict(current, nodes=nodes)
+
+
+def plan_tiering(current, desired, forecast=None):
+    current = with_forecast(current, forecast)
     writes, errors = [], []
     _plan_switches(current, desired, writes, errors)
     _plan_weights(current, desired, writes, errors)
@@ -271,5 +302,57 @@ def apply_tiering(runner, sysfs, writes):
     return commands
 
 
-def change_lines(writes, check_mode):
-    return [('would: ' if check_mode else '') + write['what'] for write in writes]
+def _counter_sum(counters, prefix):
+    return sum(value for name, value in counters.items() if name.startswith(prefix))
+
+
+def _before_after(before, after):
+    return '%s' % after if before == after else '%s -> %s' % (before, after)
+
+
+def node_lines(current, after):
+    """One line a node with memory: its tier, memory by zone kind, huge pages and weight (before -> after where
+    the run changes them), and how many pages demotion and promotion have moved to and from it so far."""
+    before = _knobs(current)
+    lines = []
+    for node in sorted(current['nodes'], key=int):
+        facts = current['nodes'][node]
+        if not (facts['kernel'] or facts['movable']):
+            continue
+        pools_before, pools_after = before['nodes'][node]['hugepages'], after['nodes'][node]['hugepages']
+        pools = ', '.join('%s pages %s' % (name, _before_after(pools_before.get(name, 0), pools_after[name]))
+                          for name in sorted(pools_after, key=parse_size)
+                          if pools_after[name] or pools_before.get(name)) or 'no huge pages'
+        weight = after['nodes'][node]['weight']
+        counters = facts.get('counters') or {}
+        lines.append('node %s: tier %s, kernel %.2f GiB, movable %.2f GiB, %s%s, demoted %d pages, promoted %d'
+                     % (node, '?' if facts.get('tier') is None else facts['tier'], facts['kernel'] / float(GIB),
+                        facts['movable'] / float(GIB), pools,
+                        '' if weight is None else ', interleave weight %s' % _before_after(facts['weight'], weight),
+                        _counter_sum(counters, 'pgdemote_'), counters.get('pgpromote_success', 0)))
+    return lines
+
+
+def change_lines(writes):
+    """What changes, one line a write (check mode too: the caller's summary says "would")."""
+    return [write['what'] for write in writes]
+
+
+BOOT_KEYS = ('promotion', 'promote_rate_limit_mbps', 'hugepages', 'weighted_interleave', 'weighted_interleave_auto')
+
+
+def boot_settings(settings):
+    """The settings as the boot-time config keeps them (the boot script writes them after the memory is online):
+    only those given, huge page sizes in bytes, weights by node number as text. Raises SizeError."""
+    kept = {}
+    for key in BOOT_KEYS:
+        value = (settings or {}).get(key)
+        if value is None or value == [] or value == {}:
+            continue
+        if key == 'hugepages':
+            value = [{'node': int(entry['node']), 'size': parse_size(entry['size'], 'hugepages size'),
+                      'count': int(entry['count'])} for entry in value]
+        elif key == 'weighted_interleave':
+            value = dict((str(int(node)), int(weight)) for node, weight in value.items())
+        kept[key] = value
+    return kept

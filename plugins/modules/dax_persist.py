@@ -84,6 +84,13 @@ options:
       - Page demotion setting the boot script applies at every boot while the config lists an entry (see
         M(pmem.dax.memory_demotion) for now). Omitted, the config keeps what it has.
     type: bool
+  tiering:
+    description:
+      - Tiering settings the boot script writes at every boot once the memory is online, as M(pmem.dax.memory_tiering)
+        takes them. The keys kept are C(promotion), C(promote_rate_limit_mbps), C(hugepages) (a list of C(node), C(size), C(count)),
+        C(weighted_interleave) (node number to weight) and C(weighted_interleave_auto). None of them survives a reboot by itself.
+      - Omitted, the config keeps what it has; V({}) drops them from the config.
+    type: dict
   wait_seconds:
     description: Seconds the boot script waits for the namespaces and memdevs to appear.
     type: int
@@ -187,7 +194,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pmem.dax.plugins.module_utils._jsonfile import render_json, write_json
 from ansible_collections.pmem.dax.plugins.module_utils._lock import LOCK_TIMEOUT, host_lock
+from ansible_collections.pmem.dax.plugins.module_utils._sizes import SizeError
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
+from ansible_collections.pmem.dax.plugins.module_utils._tiering import boot_settings
 
 # Owner of the config: root. A module attribute so that unit tests, not run as root, can say who.
 OWNER = (0, 0)
@@ -253,6 +262,10 @@ def desired_config(existing, params):
         lambda entry: entry['name'], params['state'])
     demotion = params['demotion'] if params['demotion'] is not None else existing.get('demotion')
     config = {'namespaces': entries, 'demotion': demotion, 'wait_seconds': params['wait_seconds']}
+    # Like cxl_regions, the key appears only while there are settings to keep.
+    tiering = boot_settings(params['tiering']) if params.get('tiering') is not None else existing.get('tiering')
+    if tiering:
+        config['tiering'] = tiering
     regions = merge_entries(
         [entry for entry in existing.get('cxl_regions') or [] if isinstance(entry, dict) and entry.get('memdevs')],
         [{'memdevs': list(item['memdevs']), 'size': item.get('size') or None, 'movable': item['movable']}
@@ -288,6 +301,7 @@ def main():
                 movable=dict(type='bool', default=True),
             )),
             demotion=dict(type='bool'),
+            tiering=dict(type='dict'),
             wait_seconds=dict(type='int', default=300),
             config_path=dict(type='path', default='/etc/pmem-dax/system-ram.json'),
             expect_files=dict(type='list', elements='dict', default=[], options=dict(
@@ -324,7 +338,10 @@ def persist(module):
     path = Sysfs().path(shown_path)
     directory = os.path.dirname(path)
     existing = read_config(module, path, shown_path)
-    config = desired_config(existing or {}, module.params)
+    try:
+        config = desired_config(existing or {}, module.params)
+    except (SizeError, TypeError, ValueError, KeyError) as exc:
+        module.fail_json(msg='tiering: %s' % exc, changed=False)
     empty = not (config['namespaces'] or config.get('cxl_regions'))
 
     write = not empty and (existing is None or config_differs(path, existing, config))

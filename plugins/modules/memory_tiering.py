@@ -60,6 +60,12 @@ options:
   weighted_interleave_auto:
     description: Let the kernel set the interleave weights from the nodes' bandwidth (C(weighted_interleave/auto), Linux 6.16).
     type: bool
+  nodes_forecast:
+    description:
+      - For check mode after a M(pmem.dax.system_ram) dry run, its C(forecast) (node to C(kernel)/C(movable) bytes). A node that has
+        no memory online yet is planned as that run would leave it (pools empty, 2 MiB and 1 GiB pages), instead
+        of being refused as a node without memory. Nodes with memory online are read as they are.
+    type: dict
 seealso:
   - module: pmem.dax.pmem_info
   - module: pmem.dax.memory_demotion
@@ -95,7 +101,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 changes:
-  description: What changed (in check mode, what would, each line starting with C(would:)).
+  description: What changed (in check mode, what would change).
   returned: always
   type: list
   elements: str
@@ -106,6 +112,15 @@ tiering:
   type: dict
   sample: {demotion: true, numa_balancing: 2, promote_rate_limit_mbps: 256, weighted_interleave_auto: null,
            nodes: {"1": {hugepages: {"2 MiB": 512, "1 GiB": 0}, weight: null}}}
+summary:
+  description:
+    - One line per node with memory online, as the run leaves it (in check mode, would leave it). Its memory tier, memory by
+      zone kind, huge page pools and interleave weight (before -> after where the run changes them), and the pages
+      demotion moved to it and promotion moved from it since boot (C(pgdemote_*), C(pgpromote_success)).
+  returned: success
+  type: list
+  elements: str
+  sample: ["node 1: tier 22, kernel 0.00 GiB, movable 3.88 GiB, 2 MiB pages 0 -> 64, interleave weight 1, demoted 1200 pages, promoted 37"]
 commands:
   description: The commands run (or, in check mode, that would run), as argument lists.
   returned: always
@@ -120,7 +135,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._cli import CliRunner
 from ansible_collections.pmem.dax.plugins.module_utils._lock import LOCK_TIMEOUT, host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 from ansible_collections.pmem.dax.plugins.module_utils._tiering import (
-    TieringError, apply_tiering, change_lines, plan_tiering, read_tiering)
+    TieringError, apply_tiering, change_lines, node_lines, plan_tiering, read_tiering)
 
 
 def weights_of(module, value):
@@ -148,19 +163,21 @@ def main():
             )),
             weighted_interleave=dict(type='dict'),
             weighted_interleave_auto=dict(type='bool'),
+            nodes_forecast=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
     desired = dict(module.params, weighted_interleave=weights_of(module, module.params['weighted_interleave']))
     sysfs = Sysfs()
     with host_lock(module, LOCK_TIMEOUT):
-        plan = plan_tiering(read_tiering(sysfs), desired)
+        current = read_tiering(sysfs)
+        plan = plan_tiering(current, desired, module.params['nodes_forecast'])
         planned = [['tee', write['path']] for write in plan['writes']]
         if plan['errors']:
             module.fail_json(msg='Nothing was changed: %s.' % '; '.join(plan['errors']), changed=False,
                              commands=[], changes=[])
-        result = dict(changed=bool(plan['writes']), changes=change_lines(plan['writes'], module.check_mode),
-                      commands=planned, tiering=plan['after'])
+        result = dict(changed=bool(plan['writes']), changes=change_lines(plan['writes']),
+                      commands=planned, tiering=plan['after'], summary=node_lines(current, plan['after']))
         if module._diff:
             result['diff'] = dict(before=plan['before'], after=plan['after'])
         if plan['writes'] and not module.check_mode:

@@ -34,6 +34,13 @@ DEMOTION_PATH = "/sys/kernel/mm/numa/demotion_enabled"
 AUTO_ONLINE_OFF = "offline"
 ONLINE_MOVABLE = "online_movable"
 ONLINE_KERNEL = "online_kernel"
+# The tiering files of plugins/module_utils/_tiering.py (memory_tiering writes them when the role runs; this
+# script writes them again after every boot, once the memory they concern is online).
+NUMA_BALANCING_PATH = "/proc/sys/kernel/numa_balancing"
+NUMA_BALANCING_MEMORY_TIERING = 2
+PROMOTE_RATE_LIMIT_PATH = "/proc/sys/kernel/numa_balancing_promote_rate_limit_MBps"
+WEIGHTED_INTERLEAVE_DIR = "/sys/kernel/mm/mempolicy/weighted_interleave"
+HUGEPAGES_PATH = "/sys/devices/system/node/node%d/hugepages/hugepages-%dkB/nr_hugepages"
 # The kernel maps CXL regions in 256 MiB units per memdev (the HDM decoder granularity).
 CXL_REGION_UNIT = 256 * 1024 * 1024
 # A new region's dax device and kmem's hot-plug of its memory follow create-region asynchronously.
@@ -206,6 +213,50 @@ def apply_cxl(entry):
           chardev)
 
 
+def tiering_writes(tiering):
+    """(path, value, what) for each setting kept in the config, in the order memory_tiering writes them."""
+    writes = []
+    if tiering.get("promotion") is not None:
+        balancing = int(read(NUMA_BALANCING_PATH))
+        if tiering["promotion"]:
+            balancing |= NUMA_BALANCING_MEMORY_TIERING
+        else:
+            balancing &= ~NUMA_BALANCING_MEMORY_TIERING
+        writes.append((NUMA_BALANCING_PATH, str(balancing), "numa_balancing"))
+    if tiering.get("promote_rate_limit_mbps") is not None:
+        writes.append((PROMOTE_RATE_LIMIT_PATH, str(tiering["promote_rate_limit_mbps"]), "promotion rate limit"))
+    if tiering.get("weighted_interleave_auto") is not None:
+        writes.append((WEIGHTED_INTERLEAVE_DIR + "/auto", "true" if tiering["weighted_interleave_auto"] else "false",
+                       "automatic interleave weights"))
+    for node, weight in sorted((tiering.get("weighted_interleave") or {}).items()):
+        writes.append(("%s/node%d" % (WEIGHTED_INTERLEAVE_DIR, int(node)), str(weight), "interleave weight of node %s" % node))
+    for pool in tiering.get("hugepages") or []:
+        writes.append((HUGEPAGES_PATH % (pool["node"], pool["size"] // 1024), str(pool["count"]),
+                       "%d kB pages on node %d" % (pool["size"] // 1024, pool["node"])))
+    return writes
+
+
+def apply_tiering(tiering):
+    """Write the tiering settings; a huge page pool the kernel fills only in part is a failure (logged)."""
+    failures = []
+    try:
+        writes = tiering_writes(tiering)
+    except (OSError, ValueError) as error:
+        return ["tiering: %s" % error]
+    for path, value, what in writes:
+        try:
+            write(path, value)
+            got = read(path)
+        except OSError as error:
+            failures.append("%s: %s" % (what, error))
+            continue
+        if got != value and not (value in ("true", "false") and got in ("1", "0")):
+            failures.append("%s: wrote %s, reads back %s" % (what, value, got))
+        else:
+            log("%s set to %s" % (what, value))
+    return failures
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Bring the memory in a pmem.dax boot-time config back as system RAM.")
     parser.add_argument("config", nargs="?", default=CONFIG, help="the config (default: %(default)s)")
@@ -253,6 +304,10 @@ def main(argv=None):
                 apply_cxl(entry)
             except (RuntimeError, ValueError, OSError) as error:
                 failures.append("%s: %s" % (cxl_label(entry), error))
+
+    # After the memory is online: the pools and weights of its node exist only then.
+    if config.get("tiering"):
+        failures += apply_tiering(config["tiering"])
 
     for failure in failures:
         log("FAILED " + failure)

@@ -211,3 +211,56 @@ def test_namespace_waits_with_auto_online_held_off_and_restored(boot_script, mon
     assert host.commands == [['daxctl', 'reconfigure-device', '--mode=system-ram', '--no-online', 'dax0.0'],
                              ['daxctl', 'online-memory', 'dax0.0']]
     assert host.policies == ['offline', 'online'] and device['movable'] is True
+
+
+class TieringFiles(object):
+    """The tiering files as a dict; a pool path in ``short`` keeps only that many pages (the kernel could not find more)."""
+
+    def __init__(self, files, short=None):
+        self.files = dict(files)
+        self.short = short or {}
+        self.writes = []
+
+    def read(self, path):
+        return self.files[path]
+
+    def write(self, path, value):
+        self.writes.append((path, value))
+        self.files[path] = str(min(int(value), self.short[path])) if path in self.short else value
+
+
+TIERING = {'promotion': True, 'promote_rate_limit_mbps': 256, 'weighted_interleave': {'0': 3, '1': 1},
+           'hugepages': [{'node': 1, 'size': 2097152, 'count': 64}]}
+POOL = '/sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages'
+TIERING_FILES = {'/proc/sys/kernel/numa_balancing': '1', '/proc/sys/kernel/numa_balancing_promote_rate_limit_MBps': '65536',
+                 '/sys/kernel/mm/mempolicy/weighted_interleave/node0': '1',
+                 '/sys/kernel/mm/mempolicy/weighted_interleave/node1': '1', POOL: '0'}
+
+
+def test_tiering_is_written_after_the_memory_in_memory_tierings_order(boot_script, monkeypatch, capsys):
+    files = TieringFiles(TIERING_FILES)
+    monkeypatch.setattr(boot_script, 'read', files.read)
+    monkeypatch.setattr(boot_script, 'write', files.write)
+    assert boot_script.apply_tiering(TIERING) == []
+    # numa_balancing keeps its bit 1 and gains the tiering bit 2
+    assert files.writes == [('/proc/sys/kernel/numa_balancing', '3'),
+                            ('/proc/sys/kernel/numa_balancing_promote_rate_limit_MBps', '256'),
+                            ('/sys/kernel/mm/mempolicy/weighted_interleave/node0', '3'),
+                            ('/sys/kernel/mm/mempolicy/weighted_interleave/node1', '1'),
+                            (POOL, '64')]
+    assert '2048 kB pages on node 1 set to 64' in capsys.readouterr().out
+
+
+def test_tiering_pool_filled_in_part_fails_the_unit(boot_script, monkeypatch):
+    files = TieringFiles(TIERING_FILES, short={POOL: 10})
+    monkeypatch.setattr(boot_script, 'read', files.read)
+    monkeypatch.setattr(boot_script, 'write', files.write)
+    assert boot_script.apply_tiering({'hugepages': TIERING['hugepages']}) == ['2048 kB pages on node 1: wrote 64, reads back 10']
+
+
+def test_tiering_promotion_off_clears_only_its_bit(boot_script, monkeypatch):
+    files = TieringFiles(dict(TIERING_FILES, **{'/proc/sys/kernel/numa_balancing': '3'}))
+    monkeypatch.setattr(boot_script, 'read', files.read)
+    monkeypatch.setattr(boot_script, 'write', files.write)
+    assert boot_script.apply_tiering({'promotion': False}) == []
+    assert files.writes == [('/proc/sys/kernel/numa_balancing', '1')]
