@@ -202,20 +202,20 @@ def _plan_hugepages(current, desired, writes, errors):
         facts = _node_with_memory(current, node, errors, what)
         if facts is None:
             continue
-        if size not in facts['hugepages']:
-            errors.append('%s: this kernel and CPU have no pool of that size on node %s (sizes: %s)'
-                          % (what, node, ', '.join(_size_name(pool) for pool in sorted(facts['hugepages'])) or 'none'))
-            continue
-        if count < 0:
-            errors.append('%s: count must be 0 or more, got %d' % (what, count))
-            continue
-        have = facts['hugepages'][size]
+        have = facts['hugepages'].get(size, 0)
         # Gigantic pages are not migratable, so the kernel never takes them from ZONE_MOVABLE: on a node whose
         # memory is all movable the pool cannot grow (2 MiB pages can come from it).
         if size >= GIB and count > have and not facts['kernel']:
             errors.append('%s: 1 GiB pages cannot come from ZONE_MOVABLE, and node %s has only movable memory '
                           '(%.2f GiB): online part of it as kernel memory (movable: false), or use 2 MiB pages'
                           % (what, node, facts['movable'] / float(GIB)))
+            continue
+        if size not in facts['hugepages']:
+            errors.append('%s: this kernel and CPU have no pool of that size on node %s (sizes: %s)'
+                          % (what, node, ', '.join(_size_name(pool) for pool in sorted(facts['hugepages'])) or 'none'))
+            continue
+        if count < 0:
+            errors.append('%s: count must be 0 or more, got %d' % (what, count))
             continue
         if count != have:
             writes.append({'path': hugepages_path(node, size), 'value': str(count), 'before': str(have),
