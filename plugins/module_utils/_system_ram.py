@@ -53,7 +53,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._memory import (
 from ansible_collections.pmem.dax.plugins.module_utils._namespace import Usage, device_paths, namespace_users, plan_namespaces
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import parse_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
-from ansible_collections.pmem.dax.plugins.module_utils._sysfs import DEMOTION_PATH
+from ansible_collections.pmem.dax.plugins.module_utils._sysfs import DEMOTION_PATH, MEMMAP_ON_MEMORY_PATH
 
 GIB = 1073741824
 MIB = 1048576
@@ -426,7 +426,8 @@ def forecast(view, targets):
     return nodes
 
 
-def plan_errors(view, items, targets, nodes, state, prefix, max_movable_ratio, mem_available, removal_reserve):
+def plan_errors(view, items, targets, nodes, state, prefix, max_movable_ratio, mem_available, removal_reserve,
+                memmap_on_memory=False):
     errors = []
     if state == 'present' and not items and not any(target.get('memdevs') is not None for target in targets):
         errors.append(
@@ -442,8 +443,10 @@ def plan_errors(view, items, targets, nodes, state, prefix, max_movable_ratio, m
     # hot-plugged now (64 bytes per 4 KiB page) is taken from the kernel memory the host already has (the new
     # memory is not online yet when kmem adds it), so it counts against the kernel side.
     movable = sum(memory['movable'] for memory in nodes.values())
-    memmap = sum(target['delta'] // MEMMAP_FRACTION for target in targets
-                 if target['delta'] > 0 and target.get('mode') != 'system-ram' and not target['problem'])
+    # With memmap_on_memory the page map goes on the new memory itself (its first pages), not on the kernel side.
+    memmap = 0 if memmap_on_memory else sum(
+        target['delta'] // MEMMAP_FRACTION for target in targets
+        if target['delta'] > 0 and target.get('mode') != 'system-ram' and not target['problem'])
     kernel = sum(memory['kernel'] for memory in nodes.values()) - memmap
     if state == 'present' and max_movable_ratio > 0 and movable > max_movable_ratio * kernel:
         errors.append(
@@ -495,7 +498,7 @@ def movable_only_node_errors(view, targets, nodes, demotion):
 
 def plan_system_ram(view, state, namespaces=None, prefix=DEFAULT_PREFIX, max_movable_ratio=3, mem_available=0,
                     removal_reserve='256m', cxl_regions=None, chosen=None, demotion=False,
-                    allow_movable_only_node=False):
+                    allow_movable_only_node=False, memmap_on_memory=False):
     """The plan of one host: {targets, cxl_targets, forecast, left_alone, errors} (the module's RETURN).
 
     Each target: name, movable, region (name), size (bytes, new namespaces only), node (NUMA node of the
@@ -506,7 +509,8 @@ def plan_system_ram(view, state, namespaces=None, prefix=DEFAULT_PREFIX, max_mov
     created yet: the kernel picks its node), delta, problem, region_done, memory_done, owned, adopt.
     ``chosen``: {name: {region, size}} of the namespaces to create, as plan_namespaces decided (plan_target).
     ``demotion``: this run turns page demotion on; ``allow_movable_only_node``: no refusal of a CPU-less node
-    left with only movable memory (movable_only_node_errors).
+    left with only movable memory (movable_only_node_errors); ``memmap_on_memory``: the page map of the new
+    memory goes on that memory itself (the ratio check does not count it on the kernel side).
     """
     if state not in ('present', 'absent'):
         raise ValueError('state must be present or absent, got %r' % (state,))
@@ -529,7 +533,7 @@ def plan_system_ram(view, state, namespaces=None, prefix=DEFAULT_PREFIX, max_mov
         errors.append('Nothing was changed: pmem_system_ram_cxl_regions: %s.' % exc)
     nodes = forecast(view, targets + cxl)
     errors += plan_errors(view, items, targets + cxl, nodes, state, prefix, float(max_movable_ratio or 0),
-                          _int(mem_available), removal_reserve)
+                          _int(mem_available), removal_reserve, memmap_on_memory)
     if state == 'present' and not allow_movable_only_node:
         errors += movable_only_node_errors(view, targets + cxl, nodes, demotion)
     return {'targets': targets, 'cxl_targets': cxl, 'forecast': nodes, 'errors': errors, 'left_alone': alone}
@@ -687,7 +691,8 @@ def change_lines(state, plan, done, check_mode, pending=()):
             lines.append('namespace %s created in %s' % (target['name'], target['region']))
     for target in plan['targets']:
         if target['name'] in done.get('plugged', ()):
-            lines.append('%s hot-plugged as system RAM (%s)' % (target['name'], zone[target['movable']]))
+            lines.append('%s hot-plugged as system RAM (%s%s)' % (target['name'], zone[target['movable']],
+                                                                ', page map on its own memory' if done.get('memmap') else ''))
     for target in done.get('cxl_created', ()):
         lines.append('CXL RAM region over %s created as system RAM (%s)'
                      % (', '.join(target['memdevs']), zone[target['movable']]))
@@ -705,15 +710,19 @@ def change_lines(state, plan, done, check_mode, pending=()):
     return lines
 
 
-def config_entries(state, plan, view):
-    """The boot-time config's entries of this run's targets (dax_persist's namespaces and cxl_regions)."""
+def config_entries(state, plan, view, memmap_on_memory=False):
+    """The boot-time config's entries of this run's targets (dax_persist's namespaces and cxl_regions);
+    ``memmap_on_memory``: the boot script sets each device's switch again before the hot-plug."""
     if state == 'absent':
         return ([{'name': target['name']} for target in plan['targets']],
                 [{'memdevs': target['memdevs']} for target in plan['cxl_targets']])
     namespaces = []
     for target in plan['targets']:
         namespace = view['namespaces'].get(target['name']) or {}
-        namespaces.append({'name': target['name'], 'movable': target['movable'], 'uuid': namespace.get('uuid')})
+        entry = {'name': target['name'], 'movable': target['movable'], 'uuid': namespace.get('uuid')}
+        if memmap_on_memory:
+            entry['memmap_on_memory'] = True
+        namespaces.append(entry)
     regions = [{'memdevs': target['memdevs'], 'size': target['size'], 'movable': target['movable']}
                for target in plan['cxl_targets']]
     return namespaces, regions
@@ -785,7 +794,8 @@ class SystemRamRun(object):
                        mem_available=self.sysfs.meminfo().get('MemAvailable') or 0,
                        removal_reserve=params['removal_reserve'], cxl_regions=self.cxl_items,
                        demotion=bool(params.get('demotion')),
-                       allow_movable_only_node=bool(params.get('allow_movable_only_node')))
+                       allow_movable_only_node=bool(params.get('allow_movable_only_node')),
+                       memmap_on_memory=bool(params.get('memmap_on_memory')) and self.state_name == 'present')
         try:
             plan = plan_system_ram(view, **options)
         except ValueError as exc:
@@ -812,11 +822,42 @@ class SystemRamRun(object):
         steps['regions'] = self._region_steps(plan, record)
         if self.state_name == 'absent':
             steps['namespaces'] = self._destroy_steps(state, plan, record)
+        if self.state_name == 'present' and params.get('memmap_on_memory'):
+            self._check_memmap_on_memory(state, plan)
         if self.state_name == 'present' and params.get('demotion') and self.sysfs.demotion_enabled() is None:
             raise StepError('Nothing was changed: demotion=true, but this kernel has no %s (memory tiering and '
                             'page demotion came with Linux 5.15/6.1): boot a newer kernel, or leave demotion '
                             'off' % DEMOTION_PATH)
         return plan, steps
+
+    def _check_memmap_on_memory(self, state, plan):
+        """Refuses, before any change, a page map on the new memory the kernel would not place there: the
+        per-device switch (Linux 6.8) only works with memory_hotplug.memmap_on_memory on, which is read-only
+        once booted (a kernel command-line argument); without it kmem quietly puts the map in DRAM."""
+        value = self.sysfs.memmap_on_memory()
+        if value is None:
+            raise StepError('Nothing was changed: memmap_on_memory=true, but this kernel has no %s (built without '
+                            'CONFIG_MHP_MEMMAP_ON_MEMORY)' % MEMMAP_ON_MEMORY_PATH)
+        if value.strip().lower() not in ('y', '1', 'force'):
+            raise StepError('Nothing was changed: memmap_on_memory=true, but %s is %s: boot with '
+                            'memory_hotplug.memmap_on_memory=1 on the kernel command line (it cannot be switched on '
+                            'while the host runs), or leave memmap_on_memory off' % (MEMMAP_ON_MEMORY_PATH, value.strip()))
+        pending = [target for target in plan['targets'] if not target['memory_done']]
+        probes = [self.sysfs.dax_memmap_on_memory(chardev) for chardev in state.dax_devices]
+        if pending and probes and all(probe is None for probe in probes):
+            raise StepError('Nothing was changed: memmap_on_memory=true, but the dax devices of this kernel have no '
+                            'memmap_on_memory switch (Linux 6.8 or newer)')
+
+    def _set_memmap_on_memory(self, target, device):
+        """The device's switch, set before kmem takes the device (it decides at hot-plug)."""
+        if not self.params.get('memmap_on_memory') or device.chardev is None:
+            return
+        if self.sysfs.dax_memmap_on_memory(device.chardev) is True:
+            return
+        path = '/sys/bus/dax/devices/%s/memmap_on_memory' % device.chardev
+        self.runner.run_change('tee', [self.sysfs.path(path)], data='1')
+        if self.sysfs.dax_memmap_on_memory(device.chardev) is not True:
+            raise StepError('%s: could not set %s to 1 (kernels before 6.8 have no such switch)' % (target['name'], path))
 
     def _memory_steps(self, state, plan, fresh=False):
         """plan_mode / plan_memory of every existing dax device whose memory changes (the room check included).
@@ -906,6 +947,7 @@ class SystemRamRun(object):
             done['created'] = [desired['name'] for desired, step in steps['namespaces']
                                if any(action.argv and action.argv[1] == 'create-namespace' for action in step.actions)]
             done['plugged'] = [target['name'] for target in plan['targets'] if not target['memory_done']]
+            done['memmap'] = bool(self.params.get('memmap_on_memory'))
             done['cxl_created'] = [target for target, desired, step in steps['regions'] if step and step.changed]
             done['cxl_onlined'] = [target for target in plan['cxl_targets']
                                    if target['region_done'] and not target['memory_done']]
@@ -981,8 +1023,10 @@ class SystemRamRun(object):
         if self.state_name == 'present':
             state = self._apply_namespaces(steps['namespaces'])
             for target, device, step in self._memory_steps(state, dict(plan, cxl_targets=[]), fresh=True):
+                self._set_memmap_on_memory(target, device)
                 self._run_memory(target, device, step)
                 self.done.setdefault('plugged', []).append(target['name'])
+                self.done['memmap'] = bool(self.params.get('memmap_on_memory'))
             for target, desired, step in steps['regions']:
                 self._apply_region(target, desired, step)
             if any(target['region_done'] and not target['memory_done'] for target in plan['cxl_targets']):

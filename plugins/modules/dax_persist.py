@@ -79,6 +79,10 @@ options:
         description: V(true) onlines the memory in ZONE_MOVABLE at boot, V(false) in ZONE_NORMAL.
         type: bool
         default: true
+      memmap_on_memory:
+        description: V(true) sets the device's C(memmap_on_memory) switch at boot before the hot-plug (see M(pmem.dax.system_ram)).
+        type: bool
+        default: false
   demotion:
     description:
       - Page demotion setting the boot script applies at every boot while the config lists an entry (see
@@ -258,7 +262,9 @@ def desired_config(existing, params):
     """The existing config with the listed namespaces added/updated (present) or dropped (absent), in place."""
     entries = merge_entries(
         [entry for entry in existing.get('namespaces') or [] if isinstance(entry, dict) and entry.get('name')],
-        [{'name': item['name'], 'uuid': item.get('uuid'), 'movable': item['movable']} for item in params['namespaces']],
+        [dict({'name': item['name'], 'uuid': item.get('uuid'), 'movable': item['movable']},
+              **({'memmap_on_memory': True} if item.get('memmap_on_memory') else {}))
+         for item in params['namespaces']],
         lambda entry: entry['name'], params['state'])
     demotion = params['demotion'] if params['demotion'] is not None else existing.get('demotion')
     config = {'namespaces': entries, 'demotion': demotion, 'wait_seconds': params['wait_seconds']}
@@ -294,6 +300,7 @@ def main():
                 name=dict(type='str', required=True),
                 uuid=dict(type='str'),
                 movable=dict(type='bool', default=True),
+                memmap_on_memory=dict(type='bool', default=False),
             )),
             cxl_regions=dict(type='list', elements='dict', default=[], options=dict(
                 memdevs=dict(type='list', elements='str', required=True),

@@ -137,6 +137,16 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+  memmap_on_memory:
+    description:
+      - With O(state=present), put the page map of the memory hot-plugged now (64 bytes per 4 KiB page, 1/64 of it) on that
+        memory itself, not in the kernel memory the host already has, by each dax device's C(memmap_on_memory) switch,
+        set before the hot-plug. The movable:kernel ratio check then does not count the page map on the kernel side.
+      - Needs Linux 6.8 or newer and the kernel command-line argument C(memory_hotplug.memmap_on_memory=1) (read-only
+        once booted). Without either the run fails before any change. Memory already online keeps its page map where it is.
+    type: bool
+    default: false
+    version_added: 0.1.0
 seealso:
   - module: pmem.dax.pmem_info
   - module: pmem.dax.pmem_namespace
@@ -289,6 +299,7 @@ def main():
             retries=dict(type='int', default=3),
             demotion=dict(type='bool', default=False),
             allow_movable_only_node=dict(type='bool', default=False),
+            memmap_on_memory=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -314,7 +325,7 @@ def main():
             changes = change_lines(params['state'], plan, run.predicted_done(plan, steps, before), True, run.pending)
             result.update(targets=plan['targets'], cxl_targets=plan['cxl_targets'], forecast=plan['forecast'],
                           left_alone=plan['left_alone'], reboot_needed=list(run.pending))
-            namespaces, regions = config_entries(params['state'], plan, before)
+            namespaces, regions = config_entries(params['state'], plan, before, params['memmap_on_memory'])
             result['config'] = dict(namespaces=namespaces, cxl_regions=regions)
             if module._diff:
                 result['diff'] = dict(before=dict(nodes=before['nodes']), after=dict(nodes=plan['forecast']))
@@ -337,7 +348,7 @@ def main():
         module.fail_json(msg=str(exc), **dict(result, commands=runner.changes, changed=bool(runner.changes), **details))
 
     changes = change_lines(params['state'], plan, run.done, False, run.pending)
-    namespaces, regions = config_entries(params['state'], plan, after)
+    namespaces, regions = config_entries(params['state'], plan, after, params['memmap_on_memory'])
     result.update(changed=bool(runner.changes), commands=runner.changes, changes=changes, nodes_after=after['nodes'],
                   config=dict(namespaces=namespaces, cxl_regions=regions),
                   summary=summary_lines(kernel, before, after['nodes'], changes, plan['left_alone'], False))

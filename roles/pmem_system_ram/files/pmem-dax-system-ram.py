@@ -125,6 +125,9 @@ def apply(item, chardev):
     """Bring one device to system-ram with all its memory online in the configured zone."""
     device = dax_device(chardev)
     if device.get("mode") != "system-ram":
+        if item.get("memmap_on_memory"):
+            # kmem decides where the page map goes when it takes the device: the switch first.
+            write("/sys/bus/dax/devices/%s/memmap_on_memory" % chardev, "1")
         rc, output = run(["daxctl", "reconfigure-device", "--mode=system-ram", "--no-online", chardev])
         if rc != 0:
             raise RuntimeError("reconfigure-device %s: %s" % (chardev, output))

@@ -264,3 +264,24 @@ def test_tiering_promotion_off_clears_only_its_bit(boot_script, monkeypatch):
     monkeypatch.setattr(boot_script, 'write', files.write)
     assert boot_script.apply_tiering({'promotion': False}) == []
     assert files.writes == [('/proc/sys/kernel/numa_balancing', '1')]
+
+
+def test_memmap_on_memory_switch_is_set_before_the_hot_plug(boot_script, monkeypatch):
+    """kmem decides where the page map goes when it takes the device: the switch is written before reconfigure."""
+    events = []
+    device = {'chardev': 'dax0.0', 'mode': 'devdax', 'total_memblocks': 8, 'online_memblocks': 0}
+
+    def run(argv):
+        events.append(argv[:2])
+        if argv[:2] == ['daxctl', 'reconfigure-device']:
+            device['mode'] = 'system-ram'
+        else:
+            device.update(online_memblocks=8)
+        return 0, ''
+
+    monkeypatch.setattr(boot_script, 'dax_device', lambda chardev: dict(device))
+    monkeypatch.setattr(boot_script, 'run', run)
+    monkeypatch.setattr(boot_script, 'write', lambda path, value: events.append((path, value)))
+    boot_script.apply({'name': 'ram-a', 'movable': True, 'memmap_on_memory': True}, 'dax0.0')
+    assert events == [('/sys/bus/dax/devices/dax0.0/memmap_on_memory', '1'), ['daxctl', 'reconfigure-device'],
+                      ['daxctl', 'online-memory']]
