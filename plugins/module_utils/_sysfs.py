@@ -427,6 +427,11 @@ class Sysfs(object):
     def weighted_interleave(self, node):
         return parse_int(self.read(WEIGHTED_INTERLEAVE_DIR, 'node%d' % int(node)))
 
+    def weighted_interleave_nodes(self):
+        """The nodes that have an interleave weight file: every possible node, online or not."""
+        return sorted(int(match.group(1)) for match in map(_NODE_DIR_RE.match, self._listdir(WEIGHTED_INTERLEAVE_DIR))
+                      if match)
+
     def weighted_interleave_auto(self):
         return parse_bool(self.read(WEIGHTED_INTERLEAVE_DIR, 'auto'))
 

@@ -35,8 +35,9 @@ from ansible_collections.pmem.dax.plugins.module_utils._sysfs import (
 
 GIB = 1 << 30
 MIB = 1 << 20
-# The kernel takes interleave weights 1-255 (a u8; 0 is refused).
+# The kernel takes interleave weights 1-255 (a u8; 0 is refused); 1 is every node's weight until one is set.
 WEIGHT_RANGE = (1, 255)
+DEFAULT_WEIGHT = 1
 
 
 class TieringError(Exception):
@@ -78,6 +79,10 @@ def read_tiering(sysfs):
             'tier': entry['tier'],
             'counters': entry['tiering_counters'] or {},
         }
+    # A node without memory online has no node directory, but its weight file stays (every possible node has one).
+    for node in sysfs.weighted_interleave_nodes():
+        nodes.setdefault(str(node), {'kernel': 0, 'movable': 0, 'hugepages': {}, 'weight': sysfs.weighted_interleave(node),
+                                     'tier': None, 'counters': {}})
     return {
         'demotion': numa['demotion_enabled'],
         'numa_balancing': numa['numa_balancing'],
@@ -172,6 +177,16 @@ def _plan_weights(current, desired, writes, errors):
     for node in sorted(weights, key=int):
         what = 'weighted_interleave node %s' % node
         weight = weights[node]
+        known = current['nodes'].get(str(node))
+        if weight == DEFAULT_WEIGHT and known is not None and known['weight'] is not None \
+                and not (known['kernel'] or known['movable']):
+            # The kernel's own weight back on a node whose memory is gone (the role's removal): allowed, it is
+            # what the node had before anything was set.
+            if known['weight'] != weight:
+                writes.append({'path': weight_path(node), 'value': str(weight), 'before': str(known['weight']),
+                               'what': 'interleave weight of node %s %d -> %d' % (node, known['weight'], weight),
+                               'knob': ('weight', str(node), weight)})
+            continue
         facts = _node_with_memory(current, node, errors, what)
         if facts is None:
             continue
