@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CASES_FILE = os.path.join(HERE, 'cases.yml')
 TABLE_FILE = os.path.join(HERE, '..', '..', 'docs', 'reliability.md')
 SCENARIO = 'extensions/molecule/reliability'
-MODULE_TARGETS = ('pmem_namespace', 'dax_mode', 'dax_memory', 'pmem_info', 'memory_tiering')
+MODULE_TARGETS = ('pmem_namespace', 'dax_mode', 'dax_memory', 'pmem_info', 'memory_tiering', 'system_ram')
 
 
 def load_cases(path=CASES_FILE):
