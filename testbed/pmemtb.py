@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """QEMU test bed for pmem.dax: Debian guests with emulated NVDIMMs.
 
-    pmemtb.py build --release bookworm|trixie
+    pmemtb.py build --release bookworm|trixie|trixie-backports
     pmemtb.py up --state DIR --guest NAME[:release] [--guest ...] | --guests N
     pmemtb.py ssh --state DIR NAME -- cmd ...
     pmemtb.py reboot --state DIR [--guest NAME]
@@ -30,7 +30,17 @@ import time
 import urllib.error
 import urllib.request
 
-RELEASES = ("bookworm", "trixie")
+# A release variant is a Debian release plus one more suite of the same mirror that the named packages
+# are taken from; the guest keeps that suite in its apt sources. trixie-backports: Debian 13 with the
+# backports kernel (7.x), for the kernel knobs 6.12 lacks (weighted interleave's auto mode, memmap on the
+# hot-plugged memory itself); ndctl, daxctl and cxl stay Debian 13's (backports has none). Its kernel
+# depends on "dracut | initramfs-tools", and apt would take dracut (a 38 MiB initrd; the customize script
+# configures initramfs-tools): "more" names packages the variant installs on top.
+RELEASE_VARIANTS = {
+    "trixie-backports": {"base": "trixie", "suite": "backports", "packages": ("linux-image-amd64",),
+                         "more": ("initramfs-tools",)},
+}
+RELEASES = ("bookworm", "trixie") + tuple(RELEASE_VARIANTS)
 DEFAULT_RELEASE = "bookworm"
 GUEST_PACKAGES = (
     "linux-image-amd64", "systemd-sysv", "udev", "openssh-server", "python3", "ndctl", "daxctl",
@@ -53,7 +63,7 @@ RECIPE_REVISION = 2
 # CXL type-3 volatile memory needs QEMU >= 8 (volatile-memdev). A host with an older QEMU (Debian 12
 # has 7.2) runs Debian 13's QEMU, unpacked into a private root, instead.
 CXL_MIN_QEMU = (8, 0)
-CXL_RELEASES = ("trixie",)
+CXL_RELEASES = ("trixie", "trixie-backports")
 QEMU_ROOT_RELEASE = "trixie"
 QEMU_ROOT_PACKAGES = ("qemu-system-x86", "seabios", "ipxe-qemu")
 QEMU_ROOT_REVISION = 1
@@ -220,8 +230,16 @@ def _release_codename(uri, suite):
     return None
 
 
+def base_release(release):
+    """The Debian release (codename) a release or release variant is built from."""
+    return RELEASE_VARIANTS.get(release, {}).get("base", release)
+
+
 def guest_apt_sources(release):
-    """One-line apt sources for the guest, derived from the host's mirrors (never hard-coded)."""
+    """One-line apt sources for the guest, derived from the host's mirrors (never hard-coded); a release
+    variant adds its extra suite."""
+    variant = RELEASE_VARIANTS.get(release)
+    release = base_release(release)
     sources = host_apt_sources()
     archive = [uri for uri, suite in sources if "-" not in suite and "/" not in suite]
     security = [uri for uri, suite in sources if suite.endswith("-security")]
@@ -242,15 +260,30 @@ def guest_apt_sources(release):
         lines.append("deb %s %s-updates main" % (uri, suite))
     if security and _release_codename(security[0], suite + "-security"):
         lines.append("deb %s %s-security main" % (security[0], suite))
+    if variant:
+        extra = "%s-%s" % (suite, variant["suite"])
+        if not _release_codename(uri, extra):
+            raise TestbedError("the host's mirror %s does not serve %s" % (uri, extra))
+        lines.append("deb %s %s main" % (uri, extra))
     return lines
 
 
 # --------------------------------------------------------------------------- image build
 
+def guest_packages(release):
+    """The image's packages; a variant's own are named package/SUITE so apt takes them from that suite."""
+    variant = RELEASE_VARIANTS.get(release)
+    if not variant:
+        return sorted(GUEST_PACKAGES)
+    extra = "%s-%s" % (variant["base"], variant["suite"])
+    return sorted(["%s/%s" % (name, extra) if name in variant["packages"] else name for name in GUEST_PACKAGES]
+                  + list(variant.get("more", ())))
+
+
 def recipe(release):
     return {
         "release": release,
-        "packages": sorted(GUEST_PACKAGES),
+        "packages": guest_packages(release),
         "customize": CUSTOMIZE_SCRIPT,
         "image_size": IMAGE_SIZE,
         "revision": RECIPE_REVISION,
@@ -314,7 +347,7 @@ def build_image(release):
             with step("mmdebstrap %s (%d packages, log %s)" % (release, len(packages), log_path)):
                 command = ["mmdebstrap", "--variant=apt", "--mode=root", "--include=" + ",".join(packages),
                            "--aptopt=Acquire::Check-Valid-Until \"false\"",
-                           "--customize-hook=" + CUSTOMIZE_SCRIPT.strip(), release, rootfs] + sources
+                           "--customize-hook=" + CUSTOMIZE_SCRIPT.strip(), base_release(release), rootfs] + sources
                 run_mmdebstrap(command, log_path, env=dict(os.environ, PMEMTB_PUBKEY=os.path.join(work, "id_ed25519.pub")))
             with step("copy out kernel and initrd"):
                 kernels = sorted(glob.glob(os.path.join(rootfs, "boot", "vmlinuz-*")))
@@ -486,6 +519,7 @@ class Guest:
         self.accel = config.get("accel", "tcg")
         self.cxl_gib = config.get("cxl_gib", 0)
         self.qemu_root = config.get("qemu_root")
+        self.kernel_args = config.get("kernel_args", "")
 
     # ---- description, as stored in guests.json and the runtime registry
     def to_dict(self):
@@ -494,7 +528,7 @@ class Guest:
             "port": self.port, "pid": self.pid, "image": self.image, "ram_gib": self.ram_gib,
             "nvdimms": self.nvdimms, "nvdimm_gib": self.nvdimm_gib, "cpus": self.cpus,
             "accel": self.accel, "ssh_key": self.key, "console": self.console,
-            "cxl_gib": self.cxl_gib, "qemu_root": self.qemu_root,
+            "cxl_gib": self.cxl_gib, "qemu_root": self.qemu_root, "kernel_args": self.kernel_args,
         }
 
     @classmethod
@@ -554,7 +588,8 @@ class Guest:
             "-kernel", os.path.join(self.image, "vmlinuz"),
             "-initrd", os.path.join(self.image, "initrd.img"),
             # Generous systemd/udev timeouts: under TCG on a busy host a unit can take minutes to start.
-            "-append", "root=/dev/vda rw console=ttyS0 systemd.hostname=%s %s" % (self.name, SLOW_HOST_ARGS),
+            "-append", " ".join(filter(None, ["root=/dev/vda rw console=ttyS0 systemd.hostname=" + self.name,
+                                              SLOW_HOST_ARGS, self.kernel_args])),
             # Both on the root bus by name: a CXL host bridge would otherwise be picked and refuse them.
             "-drive", "file=%s,if=none,id=disk0,format=qcow2,cache=unsafe" % self.disk,
             "-device", "virtio-blk-pci,drive=disk0,bus=pcie.0",
@@ -913,18 +948,20 @@ def cmd_up(args):
     accel = choose_accel()
     say("accelerator: %s%s" % (accel, "" if accel == "kvm" else " (no working KVM here; boots are slow)"))
     cxl_gib = parse_gib(args.cxl) if args.cxl else 0
+    extra_kernel_args = kernel_args(args)
     if cxl_gib:
         too_old = [name for name, release in specs if release not in CXL_RELEASES]
         if too_old:
-            raise TestbedError("--cxl needs Debian 13 guests (kernel 6.12, cxl 81): %s is not; use NAME:trixie"
-                               % ", ".join(too_old))
+            raise TestbedError("--cxl needs Debian 13 guests (kernel 6.12, cxl 81): %s is not; use NAME:trixie "
+                               "or NAME:trixie-backports" % ", ".join(too_old))
     images = {}
     for release in sorted({release for dummy, release in specs}):
         images[release] = build_image(release)
     qemu_root = cxl_qemu_root() if cxl_gib else None
     guests = [Guest(state, name, release, image=images[release], ram_gib=parse_gib(args.ram),
                     nvdimms=args.nvdimms, nvdimm_gib=parse_gib(args.nvdimm_size), cpus=args.cpus,
-                    accel=accel, cxl_gib=cxl_gib, qemu_root=qemu_root) for name, release in specs]
+                    accel=accel, cxl_gib=cxl_gib, qemu_root=qemu_root, kernel_args=extra_kernel_args)
+              for name, release in specs]
     try:
         with step("start %d guest(s): %s" % (len(guests), ", ".join(
                 "%s (%s)" % (guest.name, guest.release) for guest in guests))):
@@ -957,6 +994,14 @@ def cmd_up(args):
     for guest in guests:
         say("  %s" % " ".join(["python3", os.path.abspath(__file__), "ssh", "--state", state, guest.name,
                                "--", "ndctl", "list", "-R"]))
+
+
+def kernel_args(args):
+    """--kernel-args as one line of space-separated words, appended to every guest's kernel command line."""
+    words = " ".join(args.kernel_args or []).split()
+    if any(word.startswith("root=") or word.startswith("console=") for word in words):
+        raise TestbedError("--kernel-args may not set root= or console=: the test bed needs its own")
+    return " ".join(words)
 
 
 def timed(description, function, *args):
@@ -1084,6 +1129,9 @@ def parse_args(argv):
                     "Debian 13 guests only; runs Debian 13's QEMU from a private root when the host's "
                     "is older than 8")
     up.add_argument("--no-labels", action="store_true", help="leave the regions label-less")
+    up.add_argument("--kernel-args", action="append", metavar="ARGS",
+                    help="more kernel command-line arguments for every guest, such as "
+                    "memory_hotplug.memmap_on_memory=1 (repeatable; kept by restart)")
     up.add_argument("--timeout", type=int, default=900, help="seconds to wait for SSH (default %(default)s)")
     up.set_defaults(func=cmd_up)
 
