@@ -691,8 +691,8 @@ def change_lines(state, plan, done, check_mode, pending=()):
             lines.append('namespace %s created in %s' % (target['name'], target['region']))
     for target in plan['targets']:
         if target['name'] in done.get('plugged', ()):
-            lines.append('%s hot-plugged as system RAM (%s%s)' % (target['name'], zone[target['movable']],
-                                                                ', page map on its own memory' if done.get('memmap') else ''))
+            where = ', page map on its own memory' if done.get('memmap') else ''
+            lines.append('%s hot-plugged as system RAM (%s%s)' % (target['name'], zone[target['movable']], where))
     for target in done.get('cxl_created', ()):
         lines.append('CXL RAM region over %s created as system RAM (%s)'
                      % (', '.join(target['memdevs']), zone[target['movable']]))

@@ -57,6 +57,10 @@ options:
         description: V(true) onlines the memory in ZONE_MOVABLE at boot, V(false) in ZONE_NORMAL.
         type: bool
         default: true
+      memmap_on_memory:
+        description: V(true) sets the device's C(memmap_on_memory) switch at boot before the hot-plug (see M(pmem.dax.system_ram)).
+        type: bool
+        default: false
   cxl_regions:
     description:
       - The CXL RAM regions to add, update or drop. A CXL RAM region does not survive a reboot (its decoders
@@ -79,10 +83,6 @@ options:
         description: V(true) onlines the memory in ZONE_MOVABLE at boot, V(false) in ZONE_NORMAL.
         type: bool
         default: true
-      memmap_on_memory:
-        description: V(true) sets the device's C(memmap_on_memory) switch at boot before the hot-plug (see M(pmem.dax.system_ram)).
-        type: bool
-        default: false
   demotion:
     description:
       - Page demotion setting the boot script applies at every boot while the config lists an entry (see
