@@ -54,6 +54,15 @@ from ansible_collections.pmem.dax.plugins.module_utils._namespace import Usage, 
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import parse_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import DEMOTION_PATH, MEMMAP_ON_MEMORY_PATH
+from ansible_collections.pmem.dax.plugins.module_utils._tiering import (
+    TieringError,
+    apply_tiering,
+    normalize_weights,
+    plan_tiering,
+    read_tiering,
+    tiering_text,
+    undo_settings,
+)
 
 GIB = 1073741824
 MIB = 1048576
@@ -634,14 +643,21 @@ def node_line(memory):
                                            _gib(memory['movable']))
 
 
-def summary_lines(kernel, view, nodes_after, changes, alone, check_mode):
-    """The summary a person reads: the policy, each node before -> after, each change, what was left alone."""
+def summary_lines(kernel, view, nodes_after, changes, alone, check_mode, tiering_before=None, tiering_after=None):
+    """The summary a person reads: the policy, each node before -> after (memory by zone kind; tier, huge pages,
+    interleave weight and demotion/promotion counters where the kernel has them), each change, what was left
+    alone. ``tiering_before``/``tiering_after``: _tiering.tiering_by_node of the host before and after."""
     lines = ['kernel %s, auto_online_blocks=%s (blocks kept offline until daxctl picks the zone)'
              % (kernel, view.get('auto_online') or 'unknown')]
     zero = {'kernel': 0, 'movable': 0}
+    tiering_before, tiering_after = tiering_before or {}, tiering_after or {}
     for node in sorted(set(view['nodes']) | set(nodes_after)):
-        lines.append('node %s: %s -> %s' % (node, node_line(view['nodes'].get(node, zero)),
-                                            node_line(nodes_after.get(node, zero))))
+        node_after = nodes_after.get(node, zero)
+        line = 'node %s: %s -> %s' % (node, node_line(view['nodes'].get(node, zero)), node_line(node_after))
+        text = tiering_text(tiering_before.get(str(node)), tiering_after.get(str(node)))
+        if text and (node_after['kernel'] or node_after['movable']):
+            line += '; ' + text
+        lines.append(line)
     prefix = 'would: ' if check_mode else 'changed: '
     lines.extend(prefix + change for change in changes)
     if not changes:
@@ -680,9 +696,10 @@ def change_lines(state, plan, done, check_mode, pending=()):
 
     ``done``: {'created': names, 'adopted': names, 'plugged': names, 'offlined': names, 'devdax': names,
     'destroyed': names, 'cxl_created': cxl targets, 'cxl_onlined': cxl targets, 'cxl_offlined': cxl targets,
-    'cxl_destroyed': region names, 'demotion': bool}.
+    'cxl_destroyed': region names, 'demotion': bool, 'tiering': lines}. Tiering is undone before the memory
+    goes and set after it came.
     """
-    lines = []
+    lines = list(done.get('tiering', ())) if state == 'absent' else []
     zone = {True: 'movable', False: 'kernel, not removable'}
     for target in plan['targets']:
         if target['name'] in done.get('adopted', ()):
@@ -700,6 +717,8 @@ def change_lines(state, plan, done, check_mode, pending=()):
         lines.append('%s (%s) memory brought online' % (target['name'], target['region']))
     if done.get('demotion'):
         lines.append('page demotion to the slower memory tier enabled')
+    if state == 'present':
+        lines.extend(done.get('tiering', ()))
     lines.extend('memory offlined (pages migrated out): %s' % name for name in done.get('offlined', ()))
     lines.extend('back to devdax: %s' % name for name in done.get('devdax', ()))
     lines.extend('memory offlined (pages migrated out): %s' % target['name'] for target in done.get('cxl_offlined', ()))
@@ -751,6 +770,12 @@ class SystemRamRun(object):
         self.record_path = _ownership.record_path(sysfs)
         # A property of the kernel, read once: each read lists every memory block of the host.
         self.hotremove = sysfs.hotremove()
+        # The tiering settings as asked (state present) or what undoes them (absent); None: none asked.
+        self.tiering = None
+        settings = dict((key, value) for key, value in (params.get('tiering') or {}).items()
+                        if value is not None and value != [] and value != {})
+        if settings:
+            self.tiering = settings if self.state_name == 'present' else undo_settings(settings)
         self.done = {}
         self.pending = []
         self.commands = []
@@ -768,6 +793,11 @@ class SystemRamRun(object):
         cxl = cxl_summary(self.runner, self.sysfs) if self.cxl_items else None
         return state, host_view(state, record, self.hotremove, cxl, self.sysfs.demotion_enabled())
 
+    def tiering_now(self, view=None):
+        """The tiering knobs and, per node, memory by zone kind, pools, weight, tier and counters; ``view``: the
+        host_view read just now, whose memory per node is reused."""
+        return read_tiering(self.sysfs, view['nodes'] if view else None)
+
     def _users_of(self, state, offlined=()):
         """What uses a namespace, without the online memory this run takes offline before it destroys."""
         def users_of(namespace):
@@ -782,10 +812,11 @@ class SystemRamRun(object):
     def _item_of(self, name):
         return next((item for item in self.items if item['name'] == name), {})
 
-    def plan(self, state, view):
+    def plan(self, state, view, tiering=None):
         """The plan (plan_system_ram's) and the single-purpose plans of its first steps: (plan, steps).
 
-        steps: {'namespaces': [(desired, Plan)], 'memory': [(device, Plan)], 'regions': [(target, desired, Plan)]}.
+        steps: {'namespaces': [(desired, Plan)], 'memory': [(device, Plan)], 'regions': [(target, desired, Plan)],
+        'tiering': plan_tiering's plan or None}. ``tiering``: tiering_now(), read with ``state``.
         Raises StepError with every reason the change cannot be done, before any change.
         """
         params = self.params
@@ -828,7 +859,24 @@ class SystemRamRun(object):
             raise StepError('Nothing was changed: demotion=true, but this kernel has no %s (memory tiering and '
                             'page demotion came with Linux 5.15/6.1): boot a newer kernel, or leave demotion '
                             'off' % DEMOTION_PATH)
+        steps['tiering'] = self._plan_tiering(tiering, plan) if self.tiering else None
         return plan, steps
+
+    def _plan_tiering(self, tiering, plan):
+        """The tiering writes, planned on the nodes as the memory change forecasts them (a present run sets them
+        once its memory is online, and plans them again then; an absent run undoes them before the memory goes)."""
+        try:
+            desired = dict(self.tiering, weighted_interleave=normalize_weights(self.tiering.get('weighted_interleave')))
+        except ValueError as exc:
+            raise StepError('Nothing was changed: %s' % exc)
+        self.tiering = desired
+        # Only numbered nodes: memory of a CXL region not created yet has no node number before it exists.
+        forecast = dict((node, memory) for node, memory in plan['forecast'].items() if str(node).isdigit()) \
+            if self.state_name == 'present' else None
+        planned = plan_tiering(tiering or self.tiering_now(), desired, forecast)
+        if planned['errors']:
+            raise StepError('Nothing was changed: %s.' % '; '.join(planned['errors']))
+        return planned
 
     def _check_memmap_on_memory(self, state, plan):
         """Refuses, before any change, a page map on the new memory the kernel would not place there: the
@@ -962,9 +1010,26 @@ class SystemRamRun(object):
             done['cxl_destroyed'] = [target['region'] for target, desired, step in steps['regions']]
             done['destroyed'] = [desired['name'] for desired, step in steps['namespaces'] if step.changed
                                  and any(action.kind == 'command' for action in step.actions)]
+        if steps.get('tiering'):
+            done['tiering'] = [write['what'] for write in steps['tiering']['writes']]
         return done
 
     # -- applying ---------------------------------------------------------------------------------------
+
+    def _apply_tiering(self, writes):
+        """The tiering writes; one that does not read back as asked is written back with those before it."""
+        try:
+            apply_tiering(self.runner, self.sysfs, writes)
+        except TieringError as exc:
+            raise StepError(exc.message)
+        self.done['tiering'] = [write['what'] for write in writes]
+
+    def tiering_problems(self, tiering):
+        """What the host, read after the run (``tiering``), still lacks of the tiering asked."""
+        if not self.tiering:
+            return []
+        planned = plan_tiering(tiering, self.tiering)
+        return planned['errors'] + ['still to do: %s' % write['what'] for write in planned['writes']]
 
     def _run_memory(self, target, device, step):
         executor = MemoryExecutor(self.runner, self.sysfs, device, timeout=self.params['timeout'],
@@ -1039,7 +1104,16 @@ class SystemRamRun(object):
                 if not self.sysfs.demotion_enabled():
                     raise StepError('could not set %s to true' % DEMOTION_PATH)
                 self.done['demotion'] = True
+            if self.tiering:
+                # Planned again on the nodes as they came online (their pools and weights exist only now).
+                planned = plan_tiering(self.tiering_now(), self.tiering)
+                if planned['errors']:
+                    raise StepError('the tiering cannot be set on the memory as it came online: %s'
+                                    % '; '.join(planned['errors']))
+                self._apply_tiering(planned['writes'])
             return None
+        if steps.get('tiering'):
+            self._apply_tiering(steps['tiering']['writes'])
         for target, device, step in steps['memory']:
             if not step.changed:
                 continue

@@ -40,6 +40,21 @@ WEIGHT_RANGE = (1, 255)
 DEFAULT_WEIGHT = 1
 
 
+def tiering_argument_spec():
+    """The tiering settings as module options: memory_tiering's own, system_ram's ``tiering`` suboptions."""
+    return dict(
+        promotion=dict(type='bool'),
+        promote_rate_limit_mbps=dict(type='int'),
+        hugepages=dict(type='list', elements='dict', options=dict(
+            node=dict(type='int', required=True),
+            size=dict(type='raw', required=True),
+            count=dict(type='int', required=True),
+        )),
+        weighted_interleave=dict(type='dict'),
+        weighted_interleave_auto=dict(type='bool'),
+    )
+
+
 class TieringError(Exception):
     def __init__(self, message, commands):
         super(TieringError, self).__init__(message)
@@ -62,18 +77,22 @@ def _size_name(size):
     return '%d GiB' % (size // GIB) if size >= GIB else '%d MiB' % (size // MIB) if size >= MIB else '%d kB' % (size // 1024)
 
 
-def read_tiering(sysfs):
+def read_tiering(sysfs, memory=None):
     """The knobs and, per node, what decides whether a knob can apply there: its memory by zone kind, its huge
-    page pools and its interleave weight."""
+    page pools and its interleave weight. ``memory``: online memory per node ({node: {kernel, movable}}) the
+    caller read just now, reused (the read lists every memory block of the host)."""
     numa = sysfs.numa_tiering()
-    online = sysfs.online_memory(sysfs.memory_blocks(), sysfs.block_size(), sysfs.nodes())
+    if memory is None:
+        memory = {}
+        for node, zones in sysfs.online_memory(sysfs.memory_blocks(), sysfs.block_size(), sysfs.nodes()).items():
+            movable = zones.get('Movable', 0) or 0
+            memory[str(node)] = {'kernel': sum(value or 0 for value in zones.values()) - movable, 'movable': movable}
     nodes = {}
     for entry in numa['nodes']:
-        zones = online.get(entry['node'], {})
-        movable = zones.get('Movable', 0) or 0
+        own = memory.get(str(entry['node'])) or {}
         nodes[str(entry['node'])] = {
-            'kernel': sum(value or 0 for value in zones.values()) - movable,
-            'movable': movable,
+            'kernel': own.get('kernel') or 0,
+            'movable': own.get('movable') or 0,
             'hugepages': dict((pool['size'], pool['nr_hugepages']) for pool in entry['hugepages']),
             'weight': entry['weighted_interleave'],
             'tier': entry['tier'],
@@ -325,26 +344,80 @@ def _before_after(before, after):
     return '%s' % after if before == after else '%s -> %s' % (before, after)
 
 
+def normalize_weights(value):
+    """{node: weight} with the node as text and the weight as an integer (YAML and Jinja hand dict keys over as
+    strings). Raises ValueError naming the entry that is not a number."""
+    weights = {}
+    for node, weight in (value or {}).items():
+        try:
+            weights[str(int(node))] = int(weight)
+        except (TypeError, ValueError):
+            raise ValueError('weighted_interleave: expected node number: weight, got %r: %r' % (node, weight))
+    return weights
+
+
+def undo_settings(settings):
+    """What state=absent sets for the settings a present run asked for: promotion off, the listed pools emptied,
+    the listed weights back to the kernel's 1. The rate limit and automatic weights are left as they are: they
+    mean nothing once promotion is off or the weights are the kernel's own."""
+    settings = settings or {}
+    return {
+        'promotion': False if settings.get('promotion') else None,
+        'hugepages': [dict(entry, count=0) for entry in settings.get('hugepages') or []],
+        'weighted_interleave': dict((node, DEFAULT_WEIGHT) for node in settings.get('weighted_interleave') or {}),
+    }
+
+
+def tiering_by_node(current, knobs=None):
+    """Per node: its tier, huge page pools by size name, interleave weight and the pages demotion and promotion
+    have moved so far. ``knobs``: a plan's ``after``, whose pools and weights stand in for the ones read (check
+    mode shows what the run would set)."""
+    nodes = {}
+    for node, facts in current['nodes'].items():
+        counters = facts.get('counters') or {}
+        nodes[node] = {'tier': facts.get('tier'),
+                       'hugepages': dict((_size_name(size), count) for size, count in facts['hugepages'].items()),
+                       'weight': facts['weight'], 'demoted': _counter_sum(counters, 'pgdemote_'),
+                       'promoted': counters.get('pgpromote_success', 0)}
+    for node, planned in ((knobs or {}).get('nodes') or {}).items():
+        entry = nodes.setdefault(node, {'tier': None, 'hugepages': {}, 'weight': None, 'demoted': 0, 'promoted': 0})
+        entry.update(hugepages=dict(planned['hugepages']), weight=planned['weight'])
+    return nodes
+
+
+def tiering_text(before, after):
+    """A node's tier, huge pages, weight and counters, before -> after where they differ; what the kernel does not
+    tell (no tiers before Linux 6.1, no weights before 6.9) is left out, and a node it knows nothing of is ''."""
+    if not (before or after):
+        return ''
+    before = before or {}
+    after = after or before
+    parts = []
+    tier = after.get('tier') if after.get('tier') is not None else before.get('tier')
+    if tier is not None:
+        parts.append('tier %s' % tier)
+    pools_before, pools_after = before.get('hugepages') or {}, after.get('hugepages') or {}
+    parts.append(', '.join('%s pages %s' % (name, _before_after(pools_before.get(name, 0), pools_after.get(name, 0)))
+                           for name in sorted(set(pools_before) | set(pools_after), key=parse_size)
+                           if pools_after.get(name) or pools_before.get(name)) or 'no huge pages')
+    if after.get('weight') is not None:
+        parts.append('interleave weight %s' % _before_after(before.get('weight', after['weight']), after['weight']))
+    parts.append('demoted %s pages, promoted %s' % (_before_after(before.get('demoted', 0), after.get('demoted', 0)),
+                                                    _before_after(before.get('promoted', 0), after.get('promoted', 0))))
+    return ', '.join(parts)
+
+
 def node_lines(current, after):
-    """One line a node with memory: its tier, memory by zone kind, huge pages and weight (before -> after where
+    """One line a node with memory: its memory by zone kind, tier, huge pages and weight (before -> after where
     the run changes them), and how many pages demotion and promotion have moved to and from it so far."""
-    before = _knobs(current)
+    before_by_node, after_by_node = tiering_by_node(current), tiering_by_node(current, after)
     lines = []
     for node in sorted(current['nodes'], key=int):
         facts = current['nodes'][node]
-        if not (facts['kernel'] or facts['movable']):
-            continue
-        pools_before, pools_after = before['nodes'][node]['hugepages'], after['nodes'][node]['hugepages']
-        pools = ', '.join('%s pages %s' % (name, _before_after(pools_before.get(name, 0), pools_after[name]))
-                          for name in sorted(pools_after, key=parse_size)
-                          if pools_after[name] or pools_before.get(name)) or 'no huge pages'
-        weight = after['nodes'][node]['weight']
-        counters = facts.get('counters') or {}
-        lines.append('node %s: tier %s, kernel %.2f GiB, movable %.2f GiB, %s%s, demoted %d pages, promoted %d'
-                     % (node, '?' if facts.get('tier') is None else facts['tier'], facts['kernel'] / float(GIB),
-                        facts['movable'] / float(GIB), pools,
-                        '' if weight is None else ', interleave weight %s' % _before_after(facts['weight'], weight),
-                        _counter_sum(counters, 'pgdemote_'), counters.get('pgpromote_success', 0)))
+        if facts['kernel'] or facts['movable']:
+            lines.append('node %s: kernel %.2f GiB, movable %.2f GiB, %s'
+                         % (node, facts['kernel'] / float(GIB), facts['movable'] / float(GIB),
+                            tiering_text(before_by_node[node], after_by_node[node])))
     return lines
 
 

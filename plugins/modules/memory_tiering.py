@@ -120,7 +120,7 @@ summary:
   returned: success
   type: list
   elements: str
-  sample: ["node 1: tier 22, kernel 0.00 GiB, movable 3.88 GiB, 2 MiB pages 0 -> 64, interleave weight 1, demoted 1200 pages, promoted 37"]
+  sample: ["node 1: kernel 0.00 GiB, movable 3.88 GiB, tier 22, 2 MiB pages 0 -> 64, interleave weight 1, demoted 1200 pages, promoted 37"]
 commands:
   description: The commands run (or, in check mode, that would run), as argument lists.
   returned: always
@@ -135,39 +135,19 @@ from ansible_collections.pmem.dax.plugins.module_utils._cli import CliRunner
 from ansible_collections.pmem.dax.plugins.module_utils._lock import LOCK_TIMEOUT, host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
 from ansible_collections.pmem.dax.plugins.module_utils._tiering import (
-    TieringError, apply_tiering, change_lines, node_lines, plan_tiering, read_tiering)
-
-
-def weights_of(module, value):
-    """{node: weight} with both as integers (YAML and Jinja hand dict keys over as strings)."""
-    weights = {}
-    for node, weight in (value or {}).items():
-        try:
-            weights[str(int(node))] = int(weight)
-        except (TypeError, ValueError):
-            module.fail_json(msg='weighted_interleave: expected node number: weight, got %r: %r' % (node, weight),
-                             changed=False, commands=[], changes=[])
-    return weights
+    TieringError, apply_tiering, change_lines, node_lines, normalize_weights, plan_tiering, read_tiering,
+    tiering_argument_spec)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            demotion=dict(type='bool'),
-            promotion=dict(type='bool'),
-            promote_rate_limit_mbps=dict(type='int'),
-            hugepages=dict(type='list', elements='dict', options=dict(
-                node=dict(type='int', required=True),
-                size=dict(type='raw', required=True),
-                count=dict(type='int', required=True),
-            )),
-            weighted_interleave=dict(type='dict'),
-            weighted_interleave_auto=dict(type='bool'),
-            nodes_forecast=dict(type='dict'),
-        ),
+        argument_spec=dict(tiering_argument_spec(), demotion=dict(type='bool'), nodes_forecast=dict(type='dict')),
         supports_check_mode=True,
     )
-    desired = dict(module.params, weighted_interleave=weights_of(module, module.params['weighted_interleave']))
+    try:
+        desired = dict(module.params, weighted_interleave=normalize_weights(module.params['weighted_interleave']))
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False, commands=[], changes=[])
     sysfs = Sysfs()
     with host_lock(module, LOCK_TIMEOUT):
         current = read_tiering(sysfs)

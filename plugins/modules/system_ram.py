@@ -147,10 +147,43 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+  tiering:
+    description:
+      - How the kernel uses the memory once it is online, in the same run under the same lock, planned with the memory
+        change (any refusal comes before the first change) and read back after it. With O(state=present) set after the
+        memory is online (a new node's pools exist only then); with O(state=absent) undone before the memory goes
+        (promotion off, the listed pools emptied, the listed weights back to 1; the rate limit and automatic weights
+        stay as they are).
+      - Each setting as in M(pmem.dax.memory_tiering), which sets them alone. Settings left out are not touched.
+    type: dict
+    suboptions:
+      promotion:
+        description: Promote hot pages from slower tiers, by NUMA balancing in memory tiering mode (bit 2 of
+          C(kernel.numa_balancing); the other bit is kept).
+        type: bool
+      promote_rate_limit_mbps:
+        description: The promotion rate limit in MB/s (C(kernel.numa_balancing_promote_rate_limit_MBps), Linux 6.1).
+        type: int
+      hugepages:
+        description: Huge page pools per node; 1 GiB pages are refused on a node whose memory is all movable.
+        type: list
+        elements: dict
+        suboptions:
+          node: {description: The NUMA node whose pool it is., type: int, required: true}
+          size: {description: 'The page size: V(2M) or V(1G).', type: raw, required: true}
+          count: {description: The number of pages the pool must hold., type: int, required: true}
+      weighted_interleave:
+        description: Weighted-interleave weights per node, 1 to 255, as node number to weight (Linux 6.9).
+        type: dict
+      weighted_interleave_auto:
+        description: Let the kernel set the interleave weights from the nodes' bandwidth (Linux 6.16).
+        type: bool
+    version_added: 0.1.0
 seealso:
   - module: pmem.dax.pmem_info
   - module: pmem.dax.pmem_namespace
   - module: pmem.dax.dax_mode
+  - module: pmem.dax.memory_tiering
 '''
 
 EXAMPLES = r'''
@@ -184,6 +217,19 @@ EXAMPLES = r'''
   pmem.dax.system_ram:
     cxl_regions:
       - memdevs: [mem0]
+
+- name: 4 GiB of region0 as movable RAM with demotion, promotion of hot pages and 512 huge pages of 2 MiB on it
+  pmem.dax.system_ram:
+    namespaces:
+      - name: tier-1
+        region: region0
+        size: 4GiB
+    demotion: true
+    tiering:
+      promotion: true
+      promote_rate_limit_mbps: 256
+      hugepages:
+        - {node: 1, size: 2M, count: 512}
 '''
 
 RETURN = r'''
@@ -235,8 +281,19 @@ problems:
   returned: when the check after the change failed
   type: list
   elements: str
+tiering:
+  description:
+    - With O(tiering), the knobs after the run (in check mode, as they would be) - C(numa_balancing),
+      C(promote_rate_limit_mbps), C(weighted_interleave_auto), per node the huge page pools and weight - as
+      M(pmem.dax.memory_tiering) returns them; V(null) without O(tiering).
+  returned: when the plan could be made
+  type: dict
 summary:
-  description: The policy, each node before -> after, each change and what was left alone, as lines to print.
+  description:
+    - The policy, each node before -> after, each change and what was left alone, as lines to print.
+    - A node with memory after the run also shows its memory tier, huge page pools, interleave weight and the pages
+      demotion moved to it and promotion moved from it (C(pgdemote_*), C(pgpromote_success)), before -> after where they
+      differ.
   returned: always
   type: list
   elements: str
@@ -271,6 +328,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._system_ram import (
     verify,
 )
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
+from ansible_collections.pmem.dax.plugins.module_utils._tiering import plan_tiering, tiering_argument_spec, tiering_by_node
 
 
 def main():
@@ -300,6 +358,7 @@ def main():
             demotion=dict(type='bool', default=False),
             allow_movable_only_node=dict(type='bool', default=False),
             memmap_on_memory=dict(type='bool', default=False),
+            tiering=dict(type='dict', options=tiering_argument_spec()),
         ),
         supports_check_mode=True,
     )
@@ -316,9 +375,10 @@ def main():
         # The whole run holds the lock: another run may hold it for its own offline timeout and more.
         with host_lock(module, LOCK_TIMEOUT + params['timeout']):
             state, before = run.read()
+            tiering_before = run.tiering_now(before)
             result['nodes_before'] = before['nodes']
             try:
-                plan, steps = run.plan(state, before)
+                plan, steps = run.plan(state, before, tiering_before)
             except StepError as exc:
                 module.fail_json(msg=str(exc), **dict(result, nodes_after=before['nodes'], summary=[]))
             check_mode = module.check_mode
@@ -327,13 +387,20 @@ def main():
                           left_alone=plan['left_alone'], reboot_needed=list(run.pending))
             namespaces, regions = config_entries(params['state'], plan, before, params['memmap_on_memory'])
             result['config'] = dict(namespaces=namespaces, cxl_regions=regions)
+            knobs_after = steps['tiering']['after'] if steps['tiering'] else None
+            result['tiering'] = knobs_after
             if module._diff:
                 result['diff'] = dict(before=dict(nodes=before['nodes']), after=dict(nodes=plan['forecast']))
+                if steps['tiering']:
+                    result['diff']['before']['tiering'] = steps['tiering']['before']
+                    result['diff']['after']['tiering'] = knobs_after
             if check_mode or not changes:
                 nodes_after = plan['forecast'] if check_mode else before['nodes']
                 result.update(changed=bool(changes), commands=run.planned_commands(steps), changes=changes,
                               nodes_after=nodes_after,
-                              summary=summary_lines(kernel, before, nodes_after, changes, plan['left_alone'], check_mode))
+                              summary=summary_lines(kernel, before, nodes_after, changes, plan['left_alone'], check_mode,
+                                                    tiering_by_node(tiering_before),
+                                                    tiering_by_node(tiering_before, knobs_after)))
                 module.exit_json(**result)
 
             failure = None
@@ -343,6 +410,7 @@ def main():
             except StepError as exc:
                 failure = str(exc)
             state, after = run.read(fresh)
+            tiering_after = run.tiering_now(after)
     except (CliError, RecordError) as exc:
         details = exc.to_dict() if isinstance(exc, CliError) else {}
         module.fail_json(msg=str(exc), **dict(result, commands=runner.changes, changed=bool(runner.changes), **details))
@@ -351,12 +419,18 @@ def main():
     namespaces, regions = config_entries(params['state'], plan, after, params['memmap_on_memory'])
     result.update(changed=bool(runner.changes), commands=runner.changes, changes=changes, nodes_after=after['nodes'],
                   config=dict(namespaces=namespaces, cxl_regions=regions),
-                  summary=summary_lines(kernel, before, after['nodes'], changes, plan['left_alone'], False))
+                  summary=summary_lines(kernel, before, after['nodes'], changes, plan['left_alone'], False,
+                                        tiering_by_node(tiering_before), tiering_by_node(tiering_after)))
+    if run.tiering:
+        result['tiering'] = plan_tiering(tiering_after, run.tiering)['before']
     if module._diff:
         result['diff'] = dict(before=dict(nodes=before['nodes']), after=dict(nodes=after['nodes']))
+        if steps['tiering']:
+            result['diff']['before']['tiering'] = steps['tiering']['before']
+            result['diff']['after']['tiering'] = result['tiering']
     if failure:
         module.fail_json(msg='%s. Done before that: %s' % (failure, '; '.join(changes) or 'nothing'), **result)
-    problems = verify(plan, params['state'], before, after, run.pending)
+    problems = verify(plan, params['state'], before, after, run.pending) + run.tiering_problems(tiering_after)
     if problems:
         result['problems'] = problems
         module.fail_json(msg='Verification failed after the change: %s.' % '; '.join(problems), **result)

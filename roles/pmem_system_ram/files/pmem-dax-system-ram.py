@@ -34,7 +34,7 @@ DEMOTION_PATH = "/sys/kernel/mm/numa/demotion_enabled"
 AUTO_ONLINE_OFF = "offline"
 ONLINE_MOVABLE = "online_movable"
 ONLINE_KERNEL = "online_kernel"
-# The tiering files of plugins/module_utils/_tiering.py (memory_tiering writes them when the role runs; this
+# The tiering files of plugins/module_utils/_tiering.py (system_ram writes them when the role runs; this
 # script writes them again after every boot, once the memory they concern is online).
 NUMA_BALANCING_PATH = "/proc/sys/kernel/numa_balancing"
 NUMA_BALANCING_MEMORY_TIERING = 2
