@@ -112,7 +112,7 @@ def read_tiering(sysfs, memory=None):
     }
 
 
-def _knobs(current):
+def knobs(current):
     """The knobs as the diff shows them."""
     return {
         'demotion': current['demotion'],
@@ -285,8 +285,8 @@ def plan_tiering(current, desired, forecast=None):
     _plan_weights(current, desired, writes, errors)
     # Huge pages last: the one write the kernel may carry out only in part.
     _plan_hugepages(current, desired, writes, errors)
-    before = _knobs(current)
-    after = _knobs(current)
+    before = knobs(current)
+    after = knobs(current)
     for write in writes:
         knob = write['knob']
         if knob[0] == 'weight':

@@ -328,7 +328,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._system_ram import (
     verify,
 )
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import Sysfs
-from ansible_collections.pmem.dax.plugins.module_utils._tiering import plan_tiering, tiering_argument_spec, tiering_by_node
+from ansible_collections.pmem.dax.plugins.module_utils._tiering import knobs, tiering_argument_spec, tiering_by_node
 
 
 def main():
@@ -422,7 +422,7 @@ def main():
                   summary=summary_lines(kernel, before, after['nodes'], changes, plan['left_alone'], False,
                                         tiering_by_node(tiering_before), tiering_by_node(tiering_after)))
     if run.tiering:
-        result['tiering'] = plan_tiering(tiering_after, run.tiering)['before']
+        result['tiering'] = knobs(tiering_after)
     if module._diff:
         result['diff'] = dict(before=dict(nodes=before['nodes']), after=dict(nodes=after['nodes']))
         if steps['tiering']:
