@@ -48,6 +48,11 @@ from ansible_collections.pmem.dax.plugins.module_utils._sysfs import write_auto_
 FREE_SPACE_SECONDS = 30
 # Seconds to wait for a new CXL region's dax device and memory blocks, which appear after create-region returns.
 CXL_SETTLE_SECONDS = 60
+# Reads again, a second apart, when every ndctl command succeeded but the host read right after does not show
+# its result yet (a create or destroy seemed undone for a moment on a busy guest): judged only after these, and
+# the ownership record forgets a create only then.
+NAMESPACE_SETTLE_READS = 3
+NAMESPACE_SETTLE_PAUSE = 1.0
 # What pmem_namespace returns of a namespace.
 NAMESPACE_KEYS = ('dev', 'name', 'uuid', 'mode', 'size', 'raw_size', 'region', 'chardev', 'blockdev', 'dax_mode')
 
@@ -227,6 +232,23 @@ def namespace_goal_reached(state, desired):
     return len(matches) == 1 and matches[0]['mode'] == desired['mode']
 
 
+def _present_as_planned(state, planned):
+    return all((desired['state'] == 'present') == bool(state.namespaces_by_name(desired['name']))
+               for desired, plan in planned if plan.changed)
+
+
+def _read_settled(runner, sysfs, planned, failure):
+    """The host after the namespace commands; read again (NAMESPACE_SETTLE_READS) while it does not yet show
+    what commands that all succeeded did. After a failed command the first read is the truth."""
+    state = HostState.read(runner, sysfs)
+    for _attempt in range(NAMESPACE_SETTLE_READS if failure is None else 0):
+        if _present_as_planned(state, planned):
+            break
+        time.sleep(NAMESPACE_SETTLE_PAUSE)
+        state = HostState.read(runner, sysfs)
+    return state
+
+
 def apply_namespace_plans(module, runner, sysfs, planned, record_path, record):
     """See the module docstring."""
     recorder = NamespaceRecorder(module, record_path, record)
@@ -241,7 +263,7 @@ def apply_namespace_plans(module, runner, sysfs, planned, record_path, record):
         failure = run_actions(plan.actions, recorder, commands)
         ran.append((runner.changes[first:], commands.created_dev))
     # ndctl's exit codes and counts do not say what happened: judge from a fresh read.
-    state = HostState.read(runner, sysfs)
+    state = _read_settled(runner, sysfs, planned, failure)
     recorder.settle(state)
     outcomes = []
     for (desired, plan), (commands, created_dev) in zip(planned, ran):

@@ -74,7 +74,9 @@ Host trees describe the files under a fake root (``_sysfs.DEFAULT_ROOT`` points 
 A case may also name ``json_files_after: {relpath: value}``: JSON files under the fake root after the run
 (null: the file must not exist), e.g. the ownership record ``var/lib/pmem-dax/owned.json``. The uuids
 that modules choose before creating something (``_ownership.new_uuid``) are
-``00000000-0000-4000-8000-00000000000N``, N counting from 1 in each case.
+``00000000-0000-4000-8000-00000000000N``, N counting from 1 in each case. ``settle_reads: N`` lets the
+module read the namespaces again up to N times after ndctl's commands (``_apply.NAMESPACE_SETTLE_READS``; 0
+unless named, so that each case lists exactly the reads it expects).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -91,7 +93,7 @@ import yaml
 
 from ansible.module_utils import basic
 
-from ansible_collections.pmem.dax.plugins.module_utils import _lock, _ownership, _sysfs
+from ansible_collections.pmem.dax.plugins.module_utils import _apply, _lock, _ownership, _sysfs
 
 # Where modules keep state of their own on a host (the ownership record), under the fake root.
 MODULE_STATE_DIR = os.path.dirname(_ownership.OWNERSHIP_PATH).lstrip('/')
@@ -369,7 +371,7 @@ class CommandMock(object):
         assert not missing, 'commands expected but not run: %s' % missing
 
 
-def run_main(module, input_args, root, tmp_path, run_command, missing=None, check=False, diff=False):
+def run_main(module, input_args, root, tmp_path, run_command, missing=None, check=False, diff=False, settle_reads=0):
     """Run module.main() with input_args against the fake tree at root; returns the result dict.
 
     run_command(module, argv, **kwargs) -> (rc, stdout, stderr) answers every command the module runs;
@@ -394,6 +396,9 @@ def run_main(module, input_args, root, tmp_path, run_command, missing=None, chec
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_sysfs, 'DEFAULT_ROOT', root)
         patch.setattr(_lock, 'LOCK_PATH', str(tmp_path / 'lock' / 'pmem-dax.lock'))
+        # The reads again after ndctl's commands only where a case asks for them (settle_reads), unpaused.
+        patch.setattr(_apply, 'NAMESPACE_SETTLE_READS', settle_reads)
+        patch.setattr(_apply, 'NAMESPACE_SETTLE_PAUSE', 0)
         patch.setattr(_ownership, 'new_uuid', lambda: next(uuids))
         patch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
         patch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
@@ -417,7 +422,8 @@ def run_case(module, case, tmp_path, hosts=None):
     commands = CommandMock(case, root, host)
     flags = case.get('flags') or {}
     result = run_main(module, case.get('input'), root, tmp_path, commands,
-                      missing=case.get('missing_bins'), check=flags.get('check'), diff=flags.get('diff'))
+                      missing=case.get('missing_bins'), check=flags.get('check'), diff=flags.get('diff'),
+                      settle_reads=case.get('settle_reads', 0))
     check_result(case, result)
     if not result.get('failed') or case.get('check_all_commands_on_failure', True):
         commands.check_all_run()
