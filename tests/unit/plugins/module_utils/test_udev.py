@@ -226,3 +226,34 @@ def test_host_arch_facts_name_the_architecture_as_udev_does(machine, arch):
 
 def test_host_arch_facts_unknown():
     assert _udev.host_arch_facts('') == {} and _udev.host_arch_facts(None) == {}
+
+
+# Rules of the kind most of a host's files hold (device names, permissions, programs that online nothing).
+ORDINARY = ('SUBSYSTEM=="block", KERNEL=="sd*", ENV{ID_SERIAL}!="", SYMLINK+="disk/by-id/$env{ID_SERIAL}"\n'
+            'KERNEL=="kvm", GROUP="kvm", MODE="0666"\n'
+            'SUBSYSTEM=="memory", ACTION=="add", RUN+="/usr/bin/logger memory block $kernel"\n')
+
+
+def test_a_file_that_assigns_no_state_is_not_walked(monkeypatch):
+    assert not _udev.may_online(ORDINARY)
+    monkeypatch.setattr(_udev, 'parse_rules', lambda text: pytest.fail('parsed a file that cannot online memory'))
+    assert _udev.evaluate(ORDINARY, SERVER) == []
+
+
+@pytest.mark.parametrize('rule', [
+    'SUBSYSTEM=="memory", ATTR{state}="online"\n',
+    'ATTR{ online }=="0", ATTR{ online }="1"\n',
+    'SUBSYSTEM=="memory", RUN+="/bin/sh -c \'echo online_movable \\\n  > /sys$devpath/state\'"\n',
+    'SUBSYSTEM=="memory", RUN+="/usr/sbin/chmem -e 1G"\n',
+])
+def test_any_way_of_onlining_is_walked(rule):
+    assert _udev.may_online(ORDINARY + rule)
+
+
+@pytest.mark.parametrize('name', sorted(os.listdir(FIXTURES)))
+def test_the_distribution_files_read_the_same_without_the_shortcut(name, monkeypatch):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        text = handle.read()
+    found = _udev.evaluate(text, SERVER)
+    monkeypatch.setattr(_udev, 'may_online', lambda text: True)
+    assert _udev.evaluate(text, SERVER) == found
