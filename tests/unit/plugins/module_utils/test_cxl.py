@@ -110,10 +110,17 @@ class _Module(object):
         return '/usr/bin/cxl' if self.has_cxl else None
 
 
+def _cxl_bus(tmp_path, devices=('mem0',)):
+    """The CXL bus in sysfs, with the devices the recorded host has on it."""
+    os.makedirs(str(tmp_path / 'sys' / 'bus' / 'cxl' / 'devices'))
+    for device in devices:
+        os.makedirs(str(tmp_path / 'sys' / 'bus' / 'cxl' / 'devices' / device))
+
+
 @pytest.mark.parametrize('bus, tool, available', [(True, True, True), (False, True, False), (True, False, False)])
 def test_pmem_info_section(tmp_path, bus, tool, available):
     if bus:
-        os.makedirs(str(tmp_path / 'sys' / 'bus' / 'cxl'))
+        _cxl_bus(tmp_path)
     runner = FixtureRunner('05-create-auto-online')
     runner.module = _Module(tool)
     summary = cxl_summary(runner, Sysfs(root=str(tmp_path)))
@@ -126,6 +133,16 @@ def test_pmem_info_section(tmp_path, bus, tool, available):
         assert summary['memdevs'][0]['free'] == 0
     else:
         assert summary['regions'] == [] and runner.asked == []
+
+
+def test_pmem_info_section_of_a_bus_without_devices_runs_no_cxl(tmp_path):
+    """The cxl modules loaded on a host without CXL memory: nothing for cxl to list."""
+    _cxl_bus(tmp_path, devices=())
+    runner = FixtureRunner('05-create-auto-online')
+    runner.module = _Module(True)
+    assert cxl_summary(runner, Sysfs(root=str(tmp_path))) == {
+        'available': True, 'memdevs': [], 'root_decoders': [], 'regions': []}
+    assert runner.asked == []
 
 
 class CxlWithoutDaxRunner(FixtureRunner):
@@ -170,7 +187,7 @@ def test_cxl_with_list_x_is_asked_once():
 
 
 def test_pmem_info_section_without_list_x_has_no_warning(tmp_path):
-    os.makedirs(str(tmp_path / 'sys' / 'bus' / 'cxl'))
+    _cxl_bus(tmp_path)
     runner = CxlWithoutDaxRunner('05-create-auto-online')
     runner.module = _WarnedModule(True)
     summary = cxl_summary(runner, Sysfs(root=str(tmp_path)))
@@ -182,7 +199,7 @@ def test_pmem_info_section_without_list_x_has_no_warning(tmp_path):
 
 
 def test_pmem_info_section_warns_when_cxl_cannot_list(tmp_path):
-    os.makedirs(str(tmp_path / 'sys' / 'bus' / 'cxl'))
+    _cxl_bus(tmp_path)
 
     class BrokenRunner(FixtureRunner):
         def json(self, tool, args):
