@@ -10,7 +10,7 @@ The planners (``_namespace.plan_namespaces``, ``_cxl.plan_region``) decide; the 
 shape: a :class:`Recorder` keeps the ownership record in step with the host (``before(action)``,
 ``after(action, outcome)``, ``settle(state)``), :func:`run_actions` runs a plan's actions in order and stops
 at the first command that fails, then the host is read again and that read decides: the tools' exit codes
-do not say what happened (see this collection's docs/daxctl-facts.md). The caller holds the host lock and
+do not say what happened (see docs/ndctl-daxctl-behaviour.md). The caller holds the host lock and
 decides from the returned state whether the goal was reached.
 
 API:

@@ -16,7 +16,7 @@ API (stable; additions only):
         Run any command; raises :class:`CliError` when ``check`` and rc != 0.
     ``runner.run_change(tool, args, timeout=None)`` -> :class:`CommandResult`
         Run a command that changes the host and never raise on its rc: the exit codes of ndctl/daxctl
-        do not tell whether the change happened (see docs/daxctl-facts.md), so the caller re-reads the
+        do not tell whether the change happened (see docs/ndctl-daxctl-behaviour.md), so the caller re-reads the
         state and decides from that. The argv is recorded in ``runner.changes``.
         ``data`` (optional) is written to the command's stdin: sysfs writes run as ``tee <path>`` with
         the value as data, so that they too are bounded by ``timeout`` and recorded.

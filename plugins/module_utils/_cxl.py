@@ -38,7 +38,7 @@ refuses a region the record does not list (``_ownership.region_recorded``: name 
 memdevs for a RAM region, which has no uuid) unless adopt.
 ``created_regions(stdout)``: the regions ``cxl create-region`` reports having made (what to record).
 
-Kernel facts behind it (see docs/daxctl-facts.md): since 6.3 kmem onlines a new CXL RAM region's
+Kernel facts behind it (see docs/ndctl-daxctl-behaviour.md): since 6.3 kmem onlines a new CXL RAM region's
 memory by itself, as ``auto_online_blocks`` says; Debian 13 says "online", which puts it in
 ZONE_NORMAL, where it can never be taken out again. So the planner holds the policy at the zone asked
 for (online_movable, online_kernel or offline) around ``cxl create-region`` and restores it.

@@ -9,7 +9,7 @@ The planners (:func:`plan_mode`, :func:`plan_memory`) are pure: they take a :cla
 snapshot and the host's free memory and return a ``_state.Plan`` whose actions, commands and diff
 are what the real run then does. :class:`MemoryExecutor` carries a plan out and decides from
 re-read sysfs state after every step, never from a command's exit code: daxctl's exit codes do not
-say what happened (rc 1 "already online", rc 240 EBUSY, rc 250 ENXIO; see docs/daxctl-facts.md).
+say what happened (rc 1 "already online", rc 240 EBUSY, rc 250 ENXIO; see docs/ndctl-daxctl-behaviour.md).
 
 Memory goes offline one block at a time through sysfs (``/sys/.../memoryN/state``), each write
 bounded by what is left of ``timeout`` (the kernel keeps retrying migration until interrupted). The
