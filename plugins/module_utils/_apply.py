@@ -232,9 +232,9 @@ def namespace_goal_reached(state, desired):
     return len(matches) == 1 and matches[0]['mode'] == desired['mode']
 
 
-def _present_as_planned(state, planned):
-    return all((desired['state'] == 'present') == bool(state.namespaces_by_name(desired['name']))
-               for desired, plan in planned if plan.changed)
+def namespace_presence_reached(state, desired):
+    """Whether the namespace of an item is there (state present) or gone (absent), whatever its mode."""
+    return (desired['state'] == 'present') == bool(state.namespaces_by_name(desired['name']))
 
 
 def _read_settled(runner, sysfs, planned, failure):
@@ -242,7 +242,7 @@ def _read_settled(runner, sysfs, planned, failure):
     what commands that all succeeded did. After a failed command the first read is the truth."""
     state = HostState.read(runner, sysfs)
     for _attempt in range(NAMESPACE_SETTLE_READS if failure is None else 0):
-        if _present_as_planned(state, planned):
+        if all(namespace_presence_reached(state, desired) for desired, plan in planned if plan.changed):
             break
         time.sleep(NAMESPACE_SETTLE_PAUSE)
         state = HostState.read(runner, sysfs)

@@ -171,22 +171,26 @@ def region_memory(region):
     return online, total
 
 
+def _empty_summary(available):
+    return {'available': available, 'memdevs': [], 'root_decoders': [], 'regions': []}
+
+
 def cxl_summary(runner, sysfs):
     """pmem_info's ``cxl`` section; empty lists when the kernel has no CXL bus or cxl is not installed."""
     if not os.path.isdir(sysfs.path('sys/bus/cxl')) or not runner.module.get_bin_path('cxl', required=False):
-        return {'available': False, 'memdevs': [], 'root_decoders': [], 'regions': []}
+        return _empty_summary(False)
     # A bus without devices (the cxl modules loaded on a host without CXL memory, as most distribution kernels
     # do) has nothing cxl could list: the three or four cxl runs (about a second on a slow host) are skipped.
     devices = sysfs.path('sys/bus/cxl/devices')
     if not os.path.isdir(devices) or not os.listdir(devices):
-        return {'available': True, 'memdevs': [], 'root_decoders': [], 'regions': []}
+        return _empty_summary(True)
     try:
         cxl = CxlState.read(runner)
     except CliError as exc:
         # The CXL section is extra: cxl failing to list the topology must not make pmem_info, and every
         # role run that reads it, fail.
         runner.module.warn('the cxl section is left empty: %s' % exc.message.splitlines()[0])
-        return {'available': False, 'memdevs': [], 'root_decoders': [], 'regions': []}
+        return _empty_summary(False)
     regions = []
     for region in cxl.regions:
         item = dict((key, region[key]) for key in ('name', 'uuid', 'type', 'size', 'memdevs', 'dax_devices',

@@ -29,6 +29,7 @@ from ansible_collections.pmem.dax.plugins.module_utils._apply import (
     apply_namespace_plans,
     apply_region_plan,
     failure_detail,
+    namespace_presence_reached,
 )
 from ansible_collections.pmem.dax.plugins.module_utils._cxl import (
     REGION_UNIT,
@@ -1049,7 +1050,7 @@ class SystemRamRun(object):
                                                          self.record_path, self._read_record())
         for outcome in outcomes:
             # changed: a command ran; only the host read again says whether it did what it should.
-            reached = (outcome['state'] == 'present') == bool(state.namespaces_by_name(outcome['name']))
+            reached = namespace_presence_reached(state, outcome)
             if outcome['changed'] and reached:
                 desired = next(desired for desired, step in planned if desired['name'] == outcome['name'])
                 adopted = any(action.kind == 'record' for desired_, step in planned if desired_ is desired
@@ -1057,7 +1058,7 @@ class SystemRamRun(object):
                 key = 'adopted' if adopted else ('created' if desired['state'] == 'present' else 'destroyed')
                 self.done.setdefault(key, []).append(outcome['name'])
         missed = [desired['name'] for desired, step in planned
-                  if (desired['state'] == 'present') != bool(state.namespaces_by_name(desired['name']))]
+                  if not namespace_presence_reached(state, desired)]
         if missed:
             raise StepError('namespace%s %s not %s after the run%s' % (
                 's' if len(missed) > 1 else '', ', '.join(missed), planned[0][0]['state'], failure_detail(failure)))
