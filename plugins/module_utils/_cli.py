@@ -26,6 +26,12 @@ API (stable; additions only):
     ``runner.bin_path(tool)``: absolute path of ``ndctl`` or ``daxctl``; raises :class:`ToolMissingError`
         ("ndctl not found: install the ndctl package") when it is not installed.
 
+``runner.spawn(argv, data=None)`` -> ``(rc, stdout, stderr)``: run any other program (an absolute argv) the
+    same way, unrecorded; the caller records it.
+
+``run_to_end(module, argv, environ_update=None, data=None)`` -> ``(rc, stdout, stderr)``: what every
+    command here runs through instead of ``module.run_command`` (see its docstring).
+
 ``CliError(argv, rc, stdout, stderr, message=None)``: ``str(err)`` is a readable message naming the
 command, its rc and stderr; ``err.to_dict()`` gives the fields for ``fail_json``.
 
@@ -40,6 +46,10 @@ __metaclass__ = type
 
 import collections
 import json
+import os
+import subprocess
+
+from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 # The keys ndctl/daxctl wrap a list in when several kinds are listed together
 # (for instance "ndctl list -R -N" prints {"regions": [...]}).
@@ -53,6 +63,34 @@ TOOL_PACKAGES = {
 }
 
 CommandResult = collections.namedtuple('CommandResult', ['argv', 'rc', 'stdout', 'stderr'])
+
+C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C'}
+
+
+def run_to_end(module, argv, environ_update=None, data=None):
+    """Run argv (a list, no shell) and return ``(rc, stdout, stderr)`` once it has exited and both of its pipes
+    are read to their end; ``data`` (text) goes to its stdin followed by a newline, as run_command sends it.
+
+    Not ``module.run_command``: its read loop stops when select() found nothing for a second and the process
+    has exited by the time it looks, and what the command printed in between is lost, with rc 0
+    (ansible/ansible#51393, still so in ansible-core 2.21). ndctl and daxctl print their JSON at the very end,
+    after seconds of silence on a busy host, so a list could read as empty (a host without namespaces) or
+    cut short; on the loaded test bed other modules' commands came back short that way. communicate() reads
+    to the end. None of the programs run here leaves a process behind that would hold the pipes open.
+    """
+    env = dict(os.environ)
+    env.update(environ_update or {})
+    stdin = to_bytes(data + '\n') if data else None
+    try:
+        process = subprocess.Popen([to_bytes(arg) for arg in argv], env=env, close_fds=True,
+                                   stdin=subprocess.PIPE if stdin is not None else None,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout, stderr = process.communicate(stdin)
+    except OSError as exc:
+        module.fail_json(msg='Error executing command: %s' % to_native(exc), cmd=list(argv), rc=exc.errno,
+                         stdout='', stderr='')
+    return (process.returncode, to_native(stdout, errors='surrogate_or_strict'),
+            to_native(stderr, errors='surrogate_or_strict'))
 
 
 class CliError(Exception):
@@ -105,7 +143,7 @@ def parse_json_list(text):
 
 
 class CliRunner(object):
-    """Runs ndctl/daxctl through ``module.run_command``; see the module docstring for the API."""
+    """Runs ndctl/daxctl through :func:`run_to_end`; see the module docstring for the API."""
 
     def __init__(self, module):
         self.module = module
@@ -132,13 +170,11 @@ class CliRunner(object):
                 argv = [timeout_path, '--kill-after=10', str(int(timeout))] + argv
         recorded = [tool] + args
         self.commands.append(recorded)
-        rc, stdout, stderr = self.module.run_command(
-            argv,
-            environ_update={'LC_ALL': 'C', 'LANG': 'C'},
-            expand_user_and_vars=False,
-            data=data,
-        )
+        rc, stdout, stderr = self.spawn(argv, data=data)
         return CommandResult(recorded, rc, stdout or '', stderr or '')
+
+    def spawn(self, argv, data=None):
+        return run_to_end(self.module, argv, environ_update=C_LOCALE, data=data)
 
     def run(self, tool, args, check=True, timeout=None):
         result = self._execute(tool, args, timeout=timeout)

@@ -606,9 +606,8 @@ class MemoryExecutor(object):
         interpreter = sys.executable or module.get_bin_path('python3', required=True)
         request = dict(directory=self.sysfs.path(MEMORY_DIR), seconds=seconds,
                        writes=[[block.index, value] for block, value in writes])
-        rc, stdout, stderr = module.run_command([interpreter, '-c', WRITE_BLOCKS_PROGRAM], data=json.dumps(request),
-                                                environ_update={'LC_ALL': 'C', 'LANG': 'C'},
-                                                expand_user_and_vars=False)
+        # Read to its end: the last block's report comes after the slowest write (see _cli.run_to_end).
+        rc, stdout, stderr = self.runner.spawn([interpreter, '-c', WRITE_BLOCKS_PROGRAM], data=json.dumps(request))
         reports = {}
         for line in (stdout or '').splitlines():
             try:

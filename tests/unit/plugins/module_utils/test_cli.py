@@ -6,9 +6,13 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import sys
+
 import pytest
 
-from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner, ToolMissingError, parse_json_list
+from ansible_collections.pmem.dax.plugins.module_utils import _cli
+from ansible_collections.pmem.dax.plugins.module_utils._cli import (
+    CliError, CliRunner, ToolMissingError, parse_json_list, run_to_end)
 
 PARSED = [
     ('', []),
@@ -33,6 +37,13 @@ def test_parse_json_list(text, expected):
 def test_parse_json_list_refuses(text):
     with pytest.raises(ValueError):
         parse_json_list(text)
+
+
+@pytest.fixture(autouse=True)
+def answered_by_the_fake(request, monkeypatch):
+    """The runner's commands reach FakeModule.run_command (the tests of run_to_end itself run programs)."""
+    if not request.node.name.startswith('test_run_to_end'):
+        monkeypatch.setattr(_cli, 'run_to_end', lambda module, argv, **kwargs: module.run_command(argv, **kwargs))
 
 
 class FakeModule(object):
@@ -60,7 +71,6 @@ def test_runner_records_and_uses_c_locale():
     argv, kwargs = module.calls[0]
     assert argv == ['/usr/bin/ndctl', 'list', '-R', '-N']
     assert kwargs['environ_update']['LC_ALL'] == 'C'
-    assert kwargs['expand_user_and_vars'] is False
 
 
 def test_runner_raises_with_details():
@@ -95,3 +105,27 @@ def test_json_garbage_is_cli_error():
     with pytest.raises(CliError) as raised:
         runner.json('ndctl', ['list'])
     assert 'not JSON' in str(raised.value)
+
+
+class FailingModule(object):
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
+def test_run_to_end_reads_what_comes_after_a_silence():
+    # run_command's loop may stop after a silent second once the process has exited, and lose this line.
+    program = 'import time; time.sleep(1.3); print("late"); print("last")'
+    assert run_to_end(FailingModule(), [sys.executable, '-c', program]) == (0, 'late\nlast\n', '')
+
+
+def test_run_to_end_sends_data_with_a_newline_and_the_environment():
+    program = 'import os, sys; sys.stdout.write(repr(sys.stdin.read()) + os.environ["LC_ALL"]); sys.exit(3)'
+    rc, stdout, stderr = run_to_end(FailingModule(), [sys.executable, '-c', program],
+                                    environ_update={'LC_ALL': 'C'}, data='online_movable')
+    assert (rc, stdout, stderr) == (3, "'online_movable\\n'C", '')
+
+
+def test_run_to_end_fails_the_module_when_the_program_cannot_start():
+    with pytest.raises(AssertionError) as raised:
+        run_to_end(FailingModule(), ['/nonexistent/ndctl', 'list'])
+    assert 'Error executing command' in str(raised.value)

@@ -93,7 +93,7 @@ import yaml
 
 from ansible.module_utils import basic
 
-from ansible_collections.pmem.dax.plugins.module_utils import _apply, _lock, _ownership, _sysfs
+from ansible_collections.pmem.dax.plugins.module_utils import _apply, _cli, _lock, _ownership, _sysfs
 
 # Where modules keep state of their own on a host (the ownership record), under the fake root.
 MODULE_STATE_DIR = os.path.dirname(_ownership.OWNERSHIP_PATH).lstrip('/')
@@ -403,6 +403,8 @@ def run_main(module, input_args, root, tmp_path, run_command, missing=None, chec
         patch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
         patch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
         patch.setattr(basic.AnsibleModule, 'run_command', fake_run_command)
+        # The modules' commands go through _cli.run_to_end, not run_command: the cases answer both alike.
+        patch.setattr(_cli, 'run_to_end', lambda module, argv, **kwargs: module.run_command(argv, **kwargs))
         patch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
         patch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode())
         patch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
