@@ -164,7 +164,7 @@ class CliRunner(object):
         args = [str(arg) for arg in args]
         argv = [self.bin_path(tool)] + args
         if timeout:
-            # run_command has no timeout of its own; coreutils timeout bounds the wait (rc 124)
+            # run_to_end waits as long as the command runs; coreutils timeout bounds the wait (rc 124)
             # and kills what does not stop after a grace period.
             timeout_path = self.module.get_bin_path('timeout', required=False)
             if timeout_path:

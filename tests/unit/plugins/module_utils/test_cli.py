@@ -13,6 +13,7 @@ import pytest
 from ansible_collections.pmem.dax.plugins.module_utils import _cli
 from ansible_collections.pmem.dax.plugins.module_utils._cli import (
     CliError, CliRunner, ToolMissingError, parse_json_list, run_to_end)
+from ansible_collections.pmem.dax.tests.unit.plugins.modules.uthelper import run_to_end_through_run_command
 
 PARSED = [
     ('', []),
@@ -43,7 +44,7 @@ def test_parse_json_list_refuses(text):
 def answered_by_the_fake(request, monkeypatch):
     """The runner's commands reach FakeModule.run_command (the tests of run_to_end itself run programs)."""
     if not request.node.name.startswith('test_run_to_end'):
-        monkeypatch.setattr(_cli, 'run_to_end', lambda module, argv, **kwargs: module.run_command(argv, **kwargs))
+        monkeypatch.setattr(_cli, 'run_to_end', run_to_end_through_run_command)
 
 
 class FakeModule(object):

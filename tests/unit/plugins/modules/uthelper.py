@@ -371,6 +371,12 @@ class CommandMock(object):
         assert not missing, 'commands expected but not run: %s' % missing
 
 
+def run_to_end_through_run_command(module, argv, **kwargs):
+    """Stands in for _cli.run_to_end, which the modules' commands go through: the cases (and fakes) answer
+    ``module.run_command``, so both are answered alike."""
+    return module.run_command(argv, **kwargs)
+
+
 def run_main(module, input_args, root, tmp_path, run_command, missing=None, check=False, diff=False, settle_reads=0):
     """Run module.main() with input_args against the fake tree at root; returns the result dict.
 
@@ -403,8 +409,7 @@ def run_main(module, input_args, root, tmp_path, run_command, missing=None, chec
         patch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
         patch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
         patch.setattr(basic.AnsibleModule, 'run_command', fake_run_command)
-        # The modules' commands go through _cli.run_to_end, not run_command: the cases answer both alike.
-        patch.setattr(_cli, 'run_to_end', lambda module, argv, **kwargs: module.run_command(argv, **kwargs))
+        patch.setattr(_cli, 'run_to_end', run_to_end_through_run_command)
         patch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
         patch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode())
         patch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy', raising=False)
