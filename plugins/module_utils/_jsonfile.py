@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""JSON state files the modules keep on a host (the ownership record, the boot-time config), written whole.
+"""Files the modules keep on a host (the ownership record, the boot-time config, udev overrides), written whole.
 
-``write_json(module, path, data, mode=0o600, owner=None)``: the JSON text goes to a temporary file in the
-same directory (``tempfile.mkstemp``, synced), which ``module.atomic_move`` renames over ``path``, so a
-reader sees the old file or the new one, never half of one. A missing directory is created 0700.
+``write_text(module, path, text, mode=0o600, owner=None, directory_mode=0o700)``: the text goes to a temporary
+file in the same directory (``tempfile.mkstemp``, synced), which ``module.atomic_move`` renames over ``path``, so a
+reader sees the old file or the new one, never half of one. A missing directory is created (0700 unless told).
+``write_json(module, path, data, mode=0o600, owner=None)``: write_text of ``render_json(data)``.
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -27,14 +28,14 @@ def render_json(data):
     return json.dumps(data, indent=2, sort_keys=True) + '\n'
 
 
-def write_json(module, path, data, mode=0o600, owner=None):
-    """Write data to path atomically; then give it mode and, when given, owner ((uid, gid))."""
+def write_text(module, path, text, mode=0o600, owner=None, directory_mode=DIRECTORY_MODE):
+    """Write text to path atomically; then give it mode and, when given, owner ((uid, gid))."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        os.makedirs(directory, DIRECTORY_MODE)
+        os.makedirs(directory, directory_mode)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix='.%s-' % os.path.basename(path))
     try:
-        os.write(handle, to_bytes(render_json(data)))
+        os.write(handle, to_bytes(text))
         os.fsync(handle)
     finally:
         os.close(handle)
@@ -44,3 +45,8 @@ def write_json(module, path, data, mode=0o600, owner=None):
     os.chmod(path, mode)
     if owner is not None:
         os.chown(path, owner[0], owner[1])
+
+
+def write_json(module, path, data, mode=0o600, owner=None):
+    """Write data to path atomically (write_text of render_json's text)."""
+    write_text(module, path, render_json(data), mode, owner)

@@ -22,6 +22,8 @@ Three parts, each usable alone:
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import errno
+import os
 import re
 
 from ansible_collections.pmem.dax.plugins.module_utils import _ownership
@@ -51,7 +53,10 @@ from ansible_collections.pmem.dax.plugins.module_utils._memory import (
     plan_mode,
     read_host_memory,
 )
+from ansible_collections.pmem.dax.plugins.module_utils._host import host_facts
+from ansible_collections.pmem.dax.plugins.module_utils._jsonfile import write_text
 from ansible_collections.pmem.dax.plugins.module_utils._namespace import Usage, device_paths, namespace_users, plan_namespaces
+from ansible_collections.pmem.dax.plugins.module_utils._preflight import NO_HOTREMOVE, host_problems, udev_decision
 from ansible_collections.pmem.dax.plugins.module_utils._sizes import parse_size
 from ansible_collections.pmem.dax.plugins.module_utils._state import HostState
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import DEMOTION_PATH, MEMMAP_ON_MEMORY_PATH
@@ -644,12 +649,15 @@ def node_line(memory):
                                            _gib(memory['movable']))
 
 
-def summary_lines(kernel, view, nodes_after, changes, alone, check_mode, tiering_before=None, tiering_after=None):
-    """The summary a person reads: the policy, each node before -> after (memory by zone kind; tier, huge pages,
-    interleave weight and demotion/promotion counters where the kernel has them), each change, what was left
-    alone. ``tiering_before``/``tiering_after``: _tiering.tiering_by_node of the host before and after."""
+def summary_lines(kernel, view, nodes_after, changes, alone, check_mode, tiering_before=None, tiering_after=None,
+                  udev_lines=()):
+    """The summary a person reads: the policy, what udev rules that online memory mean here, each node before ->
+    after (memory by zone kind; tier, huge pages, interleave weight and demotion/promotion counters where the
+    kernel has them), each change, what was left alone. ``tiering_before``/``tiering_after``:
+    _tiering.tiering_by_node of the host before and after; ``udev_lines``: udev_decision's lines."""
     lines = ['kernel %s, auto_online_blocks=%s (blocks kept offline until daxctl picks the zone)'
              % (kernel, view.get('auto_online') or 'unknown')]
+    lines.extend('udev: ' + line for line in udev_lines)
     zero = {'kernel': 0, 'movable': 0}
     tiering_before, tiering_after = tiering_before or {}, tiering_after or {}
     for node in sorted(set(view['nodes']) | set(nodes_after)):
@@ -697,10 +705,16 @@ def change_lines(state, plan, done, check_mode, pending=()):
 
     ``done``: {'created': names, 'adopted': names, 'plugged': names, 'offlined': names, 'devdax': names,
     'destroyed': names, 'cxl_created': cxl targets, 'cxl_onlined': cxl targets, 'cxl_offlined': cxl targets,
-    'cxl_destroyed': region names, 'demotion': bool, 'tiering': lines}. Tiering is undone before the memory
-    goes and set after it came.
+    'cxl_destroyed': region names, 'demotion': bool, 'tiering': lines, 'udev_written': udev_decision entries,
+    'udev_removed': entries}. udev overrides come first (before the first hot-plug); tiering is undone before the
+    memory goes and set after it came.
     """
-    lines = list(done.get('tiering', ())) if state == 'absent' else []
+    lines = ['udev rules override %s written (the rules of %s that online memory skip memory blocks)'
+             % (entry['override']['path'], entry['path']) for entry in done.get('udev_written', ())]
+    lines.extend('udev rules override %s removed (not needed any more)' % entry['override']['path']
+                 for entry in done.get('udev_removed', ()))
+    if state == 'absent':
+        lines.extend(done.get('tiering', ()))
     zone = {True: 'movable', False: 'kernel, not removable'}
     for target in plan['targets']:
         if target['name'] in done.get('adopted', ()):
@@ -780,6 +794,10 @@ class SystemRamRun(object):
         self.done = {}
         self.pending = []
         self.commands = []
+        # host_facts (tools, udev rules, kernel features) and the cxl section as read(), for preflight().
+        self.facts = None
+        self.cxl = None
+        self.udev = udev_decision([], self.state_name, False, False)
 
     # -- reading ----------------------------------------------------------------------------------------
 
@@ -792,7 +810,14 @@ class SystemRamRun(object):
         state = state or HostState.read(self.runner, self.sysfs)
         record = self._read_record()
         cxl = cxl_summary(self.runner, self.sysfs) if self.cxl_items else None
+        self.cxl = cxl
         return state, host_view(state, record, self.hotremove, cxl, self.sysfs.demotion_enabled())
+
+    def read_facts(self):
+        """The host's tools, udev rules that online memory and kernel features (_host.host_facts), once."""
+        if self.facts is None:
+            self.facts = host_facts(self.runner, self.sysfs)
+        return self.facts
 
     def tiering_now(self, view=None):
         """The tiering knobs and, per node, memory by zone kind, pools, weight, tier and counters; ``view``: the
@@ -813,13 +838,30 @@ class SystemRamRun(object):
     def _item_of(self, name):
         return next((item for item in self.items if item['name'] == name), {})
 
+    def preflight(self, state):
+        """What the kernel and the host lack for the run, and what to do about udev rules that online memory
+        (self.udev); raises StepError with every reason the run cannot go on. ``state``: the HostState read."""
+        facts = self.read_facts()
+        params = self.params
+        problems = host_problems(
+            dict(features=facts['features'], block_size=state.block_size, dax_model=state.dax_model,
+                 regions=len(state.regions), demotion_enabled=self.sysfs.demotion_enabled(), cxl=self.cxl,
+                 cxl_path=facts['cxl_path'], kernel=self.sysfs.kernel_release()),
+            self.state_name, wants_cxl=bool(self.cxl_items), demotion=bool(params.get('demotion')))
+        self.udev = udev_decision(facts['udev_rules'], self.state_name, bool(params.get('udev_override')),
+                                  self.module.check_mode)
+        problems += self.udev['problems']
+        if problems:
+            raise StepError('Nothing was changed: %s' % ' '.join(problems))
+
     def plan(self, state, view, tiering=None):
         """The plan (plan_system_ram's) and the single-purpose plans of its first steps: (plan, steps).
 
         steps: {'namespaces': [(desired, Plan)], 'memory': [(device, Plan)], 'regions': [(target, desired, Plan)],
         'tiering': plan_tiering's plan or None}. ``tiering``: tiering_now(), read with ``state``.
-        Raises StepError with every reason the change cannot be done, before any change.
+        Raises StepError with every reason the change cannot be done (preflight()'s first), before any change.
         """
+        self.preflight(state)
         params = self.params
         options = dict(state=self.state_name, namespaces=self.items, prefix=params['name_prefix'],
                        max_movable_ratio=params['max_movable_ratio'],
@@ -851,15 +893,13 @@ class SystemRamRun(object):
                     raise StepError(' '.join(plan['errors']))
             steps['namespaces'] = planned
         steps['memory'] = self._memory_steps(state, plan)
+        if self.pending and not params.get('reboot_allowed', True):
+            raise StepError('Nothing was changed: %s' % (NO_HOTREMOVE % ', '.join(self.pending)))
         steps['regions'] = self._region_steps(plan, record)
         if self.state_name == 'absent':
             steps['namespaces'] = self._destroy_steps(state, plan, record)
         if self.state_name == 'present' and params.get('memmap_on_memory'):
             self._check_memmap_on_memory(state, plan)
-        if self.state_name == 'present' and params.get('demotion') and self.sysfs.demotion_enabled() is None:
-            raise StepError('Nothing was changed: demotion=true, but this kernel has no %s (memory tiering and '
-                            'page demotion came with Linux 5.15/6.1): boot a newer kernel, or leave demotion '
-                            'off' % DEMOTION_PATH)
         steps['tiering'] = self._plan_tiering(tiering, plan) if self.tiering else None
         return plan, steps
 
@@ -991,7 +1031,8 @@ class SystemRamRun(object):
     def predicted_done(self, plan, steps, view):
         """What check mode says the run would do (change_lines' done)."""
         done = {'adopted': [desired['name'] for desired, step in steps['namespaces']
-                            if any(action.kind == 'record' for action in step.actions)]}
+                            if any(action.kind == 'record' for action in step.actions)],
+                'udev_written': self.udev['write'], 'udev_removed': self.udev['remove']}
         if self.state_name == 'present':
             done['created'] = [desired['name'] for desired, step in steps['namespaces']
                                if any(action.argv and action.argv[1] == 'create-namespace' for action in step.actions)]
@@ -1080,6 +1121,23 @@ class SystemRamRun(object):
         self.done.setdefault('cxl_created' if desired['state'] == 'present' else 'cxl_destroyed', []).append(
             target if desired['state'] == 'present' else target['region'])
 
+    def _apply_udev(self):
+        """Write and remove the udev overrides preflight() decided on, then make udev read its rules again:
+        before the first hot-plug, so that no rule onlines the new memory in its own zone."""
+        for entry in self.udev['write']:
+            write_text(self.module, self.sysfs.path(entry['override']['path'].lstrip('/')),
+                       entry['override']['content'], mode=0o644, directory_mode=0o755)
+            self.done.setdefault('udev_written', []).append(entry)
+        for entry in self.udev['remove']:
+            try:
+                os.remove(self.sysfs.path(entry['override']['path'].lstrip('/')))
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    raise StepError('could not remove %s: %s' % (entry['override']['path'], exc))
+            self.done.setdefault('udev_removed', []).append(entry)
+        if self.udev['write'] or self.udev['remove']:
+            self.runner.run_change('udevadm', ['control', '--reload'])
+
     def apply(self, state, plan, steps):
         """Carry the plan out; raises StepError at the first step that fails (self.done says what ran).
 
@@ -1087,6 +1145,7 @@ class SystemRamRun(object):
         the namespaces' re-read), else None.
         """
         if self.state_name == 'present':
+            self._apply_udev()
             state = self._apply_namespaces(steps['namespaces'])
             for target, device, step in self._memory_steps(state, dict(plan, cxl_targets=[]), fresh=True):
                 self._set_memmap_on_memory(target, device)

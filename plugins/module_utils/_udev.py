@@ -513,17 +513,19 @@ def memory_override(text, findings, source, suggestion=False):
                           ' apply to memory.' % (source, ', '.join(str(line) for line in sorted(changed)))]
                          + lines) + '\n'
     header = [
-        '%s (the pmem_system_ram role) from %s (sha256 %s).' % (OVERRIDE_MARK, source, digest),
+        '%s (pmem.dax.system_ram) from %s (sha256 %s).' % (OVERRIDE_MARK, source, digest),
         '# A copy of that file in which the rules that online hot-added memory (line %s) no longer apply to memory,'
         % ', '.join(str(line) for line in sorted(changed)),
         '# so that daxctl chooses the zone of the memory of dax devices; every other line is kept as it was.',
-        '# The role writes it again when %s changes; delete this file to go back to it.' % source,
+        '# pmem.dax writes it again when %s changes; delete this file to go back to it.' % source,
         '',
     ]
     return '\n'.join(header + lines) + '\n'
 
 
-_SOURCE_RE = re.compile(r'^' + re.escape(OVERRIDE_MARK) + r' \(the pmem_system_ram role\) from (\S+) \(sha256 ')
+# Releases before the system_ram module wrote the overrides named the role; their overrides count as stale.
+_SOURCE_RE = re.compile(r'^' + re.escape(OVERRIDE_MARK)
+                        + r' \((?:pmem\.dax\.system_ram|the pmem_system_ram role)\) from (\S+) \(sha256 ')
 
 
 def override_source(text):

@@ -366,7 +366,7 @@ host:
       description:
         - The udev rules files that online hot-added memory on this host as soon as it appears (in their own zone,
           before daxctl can choose one), as udev picks them; a rule masked by a link to C(/dev/null) in
-          C(/etc/udev/rules.d) does not count, nor does an override the pmem_system_ram role wrote.
+          C(/etc/udev/rules.d) does not count, nor does an override pmem.dax wrote (M(pmem.dax.system_ram)).
         - Decided as udev evaluates the rules (GOTO and LABEL, DMI strings, the architecture), not line by line; a
           rule whose condition cannot be decided here (the output of a PROGRAM) counts.
       type: list

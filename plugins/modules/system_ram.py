@@ -179,6 +179,38 @@ options:
         description: Let the kernel set the interleave weights from the nodes' bandwidth (Linux 6.16).
         type: bool
     version_added: 0.1.0
+  udev_override:
+    description:
+      - With O(state=present), what to do about udev rules that online every hot-added memory block as soon as it
+        appears (RHEL's C(40-redhat.rules), SUSE's C(80-hotplug-cpu-mem.rules), Ubuntu's C(40-vm-hotadd.rules) where
+        its condition holds). Such a rule puts the new memory in its own zone before daxctl can choose
+        C(ZONE_MOVABLE), and RHEL's ignores the auto-online policy the run holds.
+      - V(true) writes, before the first hot-plug, a file of the same name in C(/etc/udev/rules.d) - the
+        distribution's file with only those rules made to skip memory blocks, every other line (CPU hot-add
+        included) kept - and makes udev read its rules again; an override pmem.dax wrote that is not needed any more
+        is removed. V(false) fails the run, before any change, while such a rule applies.
+      - A rule in a file of the administrator's own in C(/etc/udev/rules.d) is never rewritten: it fails the run.
+    type: bool
+    default: true
+    version_added: 0.1.0
+  reboot_allowed:
+    description:
+      - With O(state=absent) on a kernel without memory hot-remove, V(true) plans the removal for after a reboot
+        (the memory is listed in RV(reboot_needed); the caller drops the boot-time config and reboots), V(false)
+        fails the run before any change.
+    type: bool
+    default: true
+    version_added: 0.1.0
+  missing_tools:
+    description:
+      - What to do when ndctl or daxctl (or, for O(cxl_regions), cxl) is not installed.
+      - V(fail) fails the run before any change and says which package to install. V(report) returns them in
+        RV(missing_tools) without reading or changing anything else (not changed), so that the caller can install
+        them and run again, as the role P(pmem.dax.pmem_system_ram#role) does.
+    type: str
+    choices: [fail, report]
+    default: fail
+    version_added: 0.1.0
 seealso:
   - module: pmem.dax.pmem_info
   - module: pmem.dax.pmem_namespace
@@ -312,6 +344,17 @@ hotremove:
   description: Whether the kernel can take memory offline again (V(null) when it cannot be told).
   returned: always
   type: bool
+missing_tools:
+  description: The commands the run needs that are not installed (C(ndctl), C(daxctl), C(cxl)), with O(missing_tools=report).
+  returned: when O(missing_tools=report) and a command is missing
+  type: list
+  elements: str
+  sample: [ndctl, daxctl]
+check_mode:
+  description: Whether the module ran in check mode (also when only a block or task set it, which the play's
+    C(ansible_check_mode) does not show).
+  returned: always
+  type: bool
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -319,6 +362,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pmem.dax.plugins.module_utils._cli import CliError, CliRunner
 from ansible_collections.pmem.dax.plugins.module_utils._lock import LOCK_TIMEOUT, host_lock
 from ansible_collections.pmem.dax.plugins.module_utils._ownership import RecordError
+from ansible_collections.pmem.dax.plugins.module_utils._preflight import missing_tools, tool_problems
 from ansible_collections.pmem.dax.plugins.module_utils._system_ram import (
     StepError,
     SystemRamRun,
@@ -359,6 +403,9 @@ def main():
             allow_movable_only_node=dict(type='bool', default=False),
             memmap_on_memory=dict(type='bool', default=False),
             tiering=dict(type='dict', options=tiering_argument_spec()),
+            udev_override=dict(type='bool', default=True),
+            reboot_allowed=dict(type='bool', default=True),
+            missing_tools=dict(type='str', default='fail', choices=['fail', 'report']),
         ),
         supports_check_mode=True,
     )
@@ -370,10 +417,20 @@ def main():
     sysfs = Sysfs()
     run = SystemRamRun(module, runner, sysfs, params)
     kernel = sysfs.kernel_release()
-    result = dict(changed=False, commands=[], reboot_needed=[], hotremove=run.hotremove)
+    result = dict(changed=False, commands=[], reboot_needed=[], hotremove=run.hotremove, check_mode=module.check_mode)
     try:
         # The whole run holds the lock: another run may hold it for its own offline timeout and more.
         with host_lock(module, LOCK_TIMEOUT + params['timeout']):
+            facts = run.read_facts()
+            wants_cxl = bool(params['cxl_regions'])
+            missing = missing_tools(facts['tools'], facts['cxl_path'], wants_cxl)
+            if missing and params['missing_tools'] == 'report':
+                module.exit_json(missing_tools=missing, changes=[], nodes_before={}, nodes_after={},
+                                 summary=['%s not installed' % ', '.join(missing)], **result)
+            problems = tool_problems(facts['tools'], facts['cxl_path'], wants_cxl)
+            if problems:
+                module.fail_json(msg='Nothing was changed: %s' % ' '.join(problems), problems=problems,
+                                 nodes_before={}, nodes_after={}, summary=[], **result)
             state, before = run.read()
             tiering_before = run.tiering_now(before)
             result['nodes_before'] = before['nodes']
@@ -400,7 +457,7 @@ def main():
                               nodes_after=nodes_after,
                               summary=summary_lines(kernel, before, nodes_after, changes, plan['left_alone'], check_mode,
                                                     tiering_by_node(tiering_before),
-                                                    tiering_by_node(tiering_before, knobs_after)))
+                                                    tiering_by_node(tiering_before, knobs_after), run.udev['lines']))
                 module.exit_json(**result)
 
             failure = None
@@ -420,7 +477,8 @@ def main():
     result.update(changed=bool(runner.changes), commands=runner.changes, changes=changes, nodes_after=after['nodes'],
                   config=dict(namespaces=namespaces, cxl_regions=regions),
                   summary=summary_lines(kernel, before, after['nodes'], changes, plan['left_alone'], False,
-                                        tiering_by_node(tiering_before), tiering_by_node(tiering_after)))
+                                        tiering_by_node(tiering_before), tiering_by_node(tiering_after),
+                                        run.udev['lines']))
     if run.tiering:
         result['tiering'] = knobs(tiering_after)
     if module._diff:

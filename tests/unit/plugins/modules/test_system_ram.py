@@ -14,7 +14,8 @@ Three additions to the uthelper format, for this module's cases only:
   ``ndctl list`` shows the uuid the recording guest chose, so a case replaces it by the one the module
   passes (``00000000-0000-4000-8000-00000000000N``, see uthelper), and the record and the host agree.
 * a command may carry ``json_files_now: {relpath: value}``: the JSON files under the fake root when the
-  module runs that command (null: absent), e.g. the ownership record before ``ndctl create-namespace``.
+  module runs that command (null: absent), e.g. the ownership record before ``ndctl create-namespace``;
+  and ``files_now: {relpath: [lines]}``: text files that have those lines then (a udev override).
 
 A case with ``xfail: <why>`` is written as the module should behave and is expected to fail until the
 module does (not strict: the fix need not wait for this file); the reason names the bug.
@@ -62,6 +63,13 @@ def prepared(case):
 
 
 def check_json_files_now(call, root):
+    for relpath, lines in (call.get('files_now') or {}).items():
+        path = os.path.join(root, relpath)
+        assert os.path.exists(path), '%s should exist when %s runs' % (relpath, call['command'])
+        with open(path) as handle:
+            text = handle.read()
+        for line in lines:
+            assert line in text.splitlines(), '%s has no line %r when %s runs:\n%s' % (relpath, line, call['command'], text)
     for relpath, expected in (call.get('json_files_now') or {}).items():
         path = os.path.join(root, relpath)
         if expected is None:

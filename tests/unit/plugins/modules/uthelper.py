@@ -72,7 +72,9 @@ Host trees describe the files under a fake root (``_sysfs.DEFAULT_ROOT`` points 
     data: {"dev/dax0.0": {1080: "53ef"}}                 # binary files: hex bytes at offsets (1 MiB long)
 
 A case may also name ``json_files_after: {relpath: value}``: JSON files under the fake root after the run
-(null: the file must not exist), e.g. the ownership record ``var/lib/pmem-dax/owned.json``. The uuids
+(null: the file must not exist), e.g. the ownership record ``var/lib/pmem-dax/owned.json``; ``text_files_after:
+{relpath: [lines]}`` text files with (at least) those lines, null: must not exist; ``summary_contains: [lines]``
+lines the result's ``summary`` must have. The uuids
 that modules choose before creating something (``_ownership.new_uuid``) are
 ``00000000-0000-4000-8000-00000000000N``, N counting from 1 in each case. ``settle_reads: N`` lets the
 module read the namespaces again up to N times after ndctl's commands (``_apply.NAMESPACE_SETTLE_READS``; 0
@@ -434,13 +436,20 @@ def run_case(module, case, tmp_path, hosts=None):
     check_result(case, result)
     if not result.get('failed') or case.get('check_all_commands_on_failure', True):
         commands.check_all_run()
-    for relpath, expected in (case.get('json_files_after') or {}).items():
+    files = [(relpath, expected, 'json') for relpath, expected in (case.get('json_files_after') or {}).items()]
+    files += [(relpath, expected, 'lines') for relpath, expected in (case.get('text_files_after') or {}).items()]
+    for relpath, expected, kind in files:
         path = os.path.join(root, relpath)
         if expected is None:
             assert not os.path.exists(path), '%s should not exist' % relpath
             continue
         with open(path) as handle:
-            assert json.load(handle) == expected, '%s after the run' % relpath
+            text = handle.read()
+        if kind == 'json':
+            assert json.loads(text) == expected, '%s after the run' % relpath
+        else:
+            missing = [line for line in expected if line not in text.splitlines()]
+            assert not missing, '%s has no line %r:\n%s' % (relpath, missing, text)
     return result
 
 
@@ -455,6 +464,8 @@ def check_result(case, result):
         assert text in (result.get('msg') or ''), 'msg %r does not contain %r' % (result.get('msg'), text)
     for key in case.get('absent_keys') or []:
         assert key not in result, 'result should not have %r: %r' % (key, result[key])
+    for line in case.get('summary_contains') or []:
+        assert line in (result.get('summary') or []), 'summary has no line %r: %r' % (line, result.get('summary'))
 
 
 class UTHelper(object):
