@@ -26,6 +26,10 @@ description:
     change cannot be done (a namespace that does not fit or is not pmem.dax's, a movable:kernel ratio above
     O(max_movable_ratio), no room for the pages of a removal, a device with data) fails the run before the first
     change.
+  - Before that, the run checks the host and names every problem at once, before any change - ndctl and daxctl
+    installed and at least version 68 (cxl for O(cxl_regions)), the kmem driver and the auto-online policy,
+    memory hotplug, the dax bus model, a persistent memory region, the page demotion switch for O(demotion), a
+    CXL bus for O(cxl_regions), and udev rules that online hot-added memory (O(udev_override)).
   - Without O(namespaces), the run acts on one namespace per region over its free space, named
     O(name_prefix)C(<region>) (present), and on every namespace with that prefix that pmem.dax created (both
     states); namespaces with the prefix that pmem.dax did not create are left alone and listed in
