@@ -65,11 +65,11 @@ def tool_problems(tools, cxl_path, wants_cxl):
         else:
             problems.append('%s not found: install the %s package.' % (tool, tool))
     for tool in TOOLS:
-        version = (tools.get(tool) or {}).get('version')
-        if (tools.get(tool) or {}).get('path') and LooseVersion(_version_number(version)) < LooseVersion(MIN_TOOLS_VERSION):
+        found = tools.get(tool) or {}
+        if found.get('path') and LooseVersion(_version_number(found.get('version'))) < LooseVersion(MIN_TOOLS_VERSION):
             problems.append('%s %s is too old: reconfigure-device, online-memory and the zone options need %s >= %s. '
-                            'Install a newer ndctl/daxctl package.' % (tool, version or '(no version)', tool,
-                                                                        MIN_TOOLS_VERSION))
+                            'Install a newer ndctl/daxctl package.'
+                            % (tool, found.get('version') or '(no version)', tool, MIN_TOOLS_VERSION))
     return problems
 
 

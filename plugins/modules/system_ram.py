@@ -193,7 +193,7 @@ options:
         distribution's file with only those rules made to skip memory blocks, every other line (CPU hot-add
         included) kept - and makes udev read its rules again; an override pmem.dax wrote that is not needed any more
         is removed. V(false) fails the run, before any change, while such a rule applies.
-      - A rule in a file of the administrator's own in C(/etc/udev/rules.d) is never rewritten: it fails the run.
+      - A rule in a file of the administrator's own in C(/etc/udev/rules.d) is never rewritten; it fails the run.
     type: bool
     default: true
     version_added: 0.1.0

@@ -10,7 +10,6 @@ boot-time unit. What the role decides about udev rules that online hot-added mem
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import json
 import os
 
 import pytest
