@@ -32,10 +32,10 @@ import re
 
 from ansible.module_utils.compat.version import LooseVersion
 
+from ansible_collections.pmem.dax.plugins.module_utils._host import TOOLS
 from ansible_collections.pmem.dax.plugins.module_utils._sysfs import DEMOTION_PATH
 
 MIN_TOOLS_VERSION = '68'
-TOOLS = ('ndctl', 'daxctl')
 _VERSION_RE = re.compile(r'[0-9]+(\.[0-9]+)?')
 NO_HOTREMOVE = ('This kernel has no memory hot-remove (CONFIG_MEMORY_HOTREMOVE), so online memory cannot be given '
                 'back while it runs (%s). Allow the reboot (reboot_allowed; the role\'s pmem_system_ram_reboot=true) '
@@ -114,10 +114,12 @@ def host_problems(facts, state, wants_cxl, demotion):
     return problems
 
 
+def _where(rule):
+    return 'on every host' if rule['condition'] is None else 'when %s' % rule['condition']
+
+
 def _rule_line(entry, rule):
-    return '%s line %s onlines hot-added memory (%s, %s)' % (
-        entry['path'], rule['line'], rule['does'],
-        'on every host' if rule['condition'] is None else 'when %s' % rule['condition'])
+    return '%s line %s onlines hot-added memory (%s, %s)' % (entry['path'], rule['line'], rule['does'], _where(rule))
 
 
 def udev_decision(entries, state, override_allowed, check_mode):
@@ -165,8 +167,7 @@ def udev_decision(entries, state, override_allowed, check_mode):
     if decision['write'] and not override_allowed:
         rules = ' '.join('%s line %s (%s) onlines hot-added memory as soon as it appears (%s), in its own zone, so '
                          'daxctl cannot choose ZONE_MOVABLE.'
-                         % (entry['path'], rule['line'], rule['text'],
-                            'on every host' if rule['condition'] is None else 'when %s' % rule['condition'])
+                         % (entry['path'], rule['line'], rule['text'], _where(rule))
                          for entry in decision['write'] for rule in entry['rules'] if rule['applies'] is not False)
         decision['problems'].append(
             '%s udev_override=false (the role\'s pmem_system_ram_udev_override): set it true to let pmem.dax write %s '

@@ -838,17 +838,17 @@ class SystemRamRun(object):
     def _item_of(self, name):
         return next((item for item in self.items if item['name'] == name), {})
 
-    def preflight(self, state):
+    def preflight(self, state, view):
         """What the kernel and the host lack for the run, and what to do about udev rules that online memory
-        (self.udev); raises StepError with every reason the run cannot go on. ``state``: the HostState read."""
+        (self.udev); raises StepError with every reason the run cannot go on. ``state``, ``view``: read()."""
         facts = self.read_facts()
         params = self.params
         problems = host_problems(
-            dict(features=facts['features'], block_size=state.block_size, dax_model=state.dax_model,
-                 regions=len(state.regions), demotion_enabled=self.sysfs.demotion_enabled(), cxl=self.cxl,
+            dict(features=facts['features'], block_size=view['block_size'], dax_model=state.dax_model,
+                 regions=len(view['regions']), demotion_enabled=view['demotion'], cxl=self.cxl,
                  cxl_path=facts['cxl_path'], kernel=self.sysfs.kernel_release()),
             self.state_name, wants_cxl=bool(self.cxl_items), demotion=bool(params.get('demotion')))
-        self.udev = udev_decision(facts['udev_rules'], self.state_name, bool(params.get('udev_override')),
+        self.udev = udev_decision(facts['udev_rules'], self.state_name, params.get('udev_override', True),
                                   self.module.check_mode)
         problems += self.udev['problems']
         if problems:
@@ -861,7 +861,7 @@ class SystemRamRun(object):
         'tiering': plan_tiering's plan or None}. ``tiering``: tiering_now(), read with ``state``.
         Raises StepError with every reason the change cannot be done (preflight()'s first), before any change.
         """
-        self.preflight(state)
+        self.preflight(state, view)
         params = self.params
         options = dict(state=self.state_name, namespaces=self.items, prefix=params['name_prefix'],
                        max_movable_ratio=params['max_movable_ratio'],
@@ -1125,12 +1125,12 @@ class SystemRamRun(object):
         """Write and remove the udev overrides preflight() decided on, then make udev read its rules again:
         before the first hot-plug, so that no rule onlines the new memory in its own zone."""
         for entry in self.udev['write']:
-            write_text(self.module, self.sysfs.path(entry['override']['path'].lstrip('/')),
+            write_text(self.module, self.sysfs.path(entry['override']['path']),
                        entry['override']['content'], mode=0o644, directory_mode=0o755)
             self.done.setdefault('udev_written', []).append(entry)
         for entry in self.udev['remove']:
             try:
-                os.remove(self.sysfs.path(entry['override']['path'].lstrip('/')))
+                os.remove(self.sysfs.path(entry['override']['path']))
             except OSError as exc:
                 if exc.errno != errno.ENOENT:
                     raise StepError('could not remove %s: %s' % (entry['override']['path'], exc))

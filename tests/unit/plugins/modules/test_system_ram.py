@@ -62,7 +62,7 @@ def prepared(case):
     return case
 
 
-def check_json_files_now(call, root):
+def check_files_now(call, root):
     for relpath, lines in (call.get('files_now') or {}).items():
         path = os.path.join(root, relpath)
         assert os.path.exists(path), '%s should exist when %s runs' % (relpath, call['command'])
@@ -97,7 +97,7 @@ def test_system_ram(case, tmp_path, monkeypatch):
 
     def checked_replay(mock, module, args, **kwargs):
         if mock.position < len(mock.expected):
-            check_json_files_now(mock.expected[mock.position], mock.root)
+            check_files_now(mock.expected[mock.position], mock.root)
         return replay(mock, module, args, **kwargs)
 
     monkeypatch.setattr(uthelper.CommandMock, '__call__', checked_replay)
